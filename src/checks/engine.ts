@@ -1,0 +1,131 @@
+// Evaluates compiled checks over an inventory and turns failures into Findings.
+import type { CollectedObject, Finding, InputError, K8sObject, SourcePosition, SourceDocument } from '../model/types.js';
+import { Inventory } from '../inventory/inventory.js';
+import { containersOf, formatPath, parsePath, podSpecOf, valueAt, WORKLOAD_KINDS, type FieldPath } from '../inventory/podspec.js';
+import { makeFinding } from '../findings/finding.js';
+import type { Check } from './loader.js';
+import type { CelContext } from './cel.js';
+import { errorMessage } from '../util/errors.js';
+
+/** One evaluation of a check on one object may take this long before the check is disabled. */
+export const EVALUATION_BUDGET_MS = 250;
+const MAX_ERRORS_PER_CHECK = 5;
+
+export interface Locator {
+  locate(source: SourceDocument, path: FieldPath): SourcePosition;
+}
+
+export interface EngineResult {
+  findings: Finding[];
+  errors: InputError[];
+  /** Objects each check was evaluated on. */
+  evaluated: Map<string, number>;
+}
+
+interface Element {
+  value: unknown;
+  path: FieldPath;
+}
+
+function elementsOf(check: Check, object: K8sObject, podSpecPath: FieldPath | undefined, spec: unknown): Element[] | undefined {
+  if (!check.forEach) return undefined;
+  if (check.forEach === 'containers') {
+    const view = podSpecPath ? { spec: spec as Record<string, unknown>, path: podSpecPath } : undefined;
+    return view ? containersOf(view).map(({ container, path }) => ({ value: container, path })) : [];
+  }
+  const base = check.forEach === 'volumes' ? (podSpecPath ? [...podSpecPath, 'volumes'] : undefined) : parsePath(check.forEach);
+  const list = base ? valueAt(object, base) : undefined;
+  return Array.isArray(list) ? list.map((value, i) => ({ value, path: [...base!, i] })) : [];
+}
+
+function findingPath(check: Check, elementPath: FieldPath | undefined, podSpecPath: FieldPath | undefined): FieldPath {
+  if (!check.path) return elementPath ?? [];
+  if (check.path.startsWith('podSpec.') && podSpecPath) return [...podSpecPath, ...parsePath(check.path.slice('podSpec.'.length))];
+  return [...(elementPath ?? []), ...parsePath(check.path)];
+}
+
+/** The longest prefix of the path that exists in the object: a missing field points at its parent. */
+function existingPrefix(object: unknown, path: FieldPath): FieldPath {
+  let current = object;
+  let length = 0;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || !(key in (current as object))) break;
+    current = (current as Record<string | number, unknown>)[key];
+    length++;
+  }
+  return path.slice(0, length);
+}
+
+const TEMPLATE = /\{\{\s*([\w.[\]"-]+)\s*\}\}/g;
+
+export function renderMessage(template: string, context: CelContext): string {
+  return template.replace(TEMPLATE, (_, reference: string) => {
+    const value = valueAt(context, parsePath(reference));
+    return value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  });
+}
+
+function matchesNamespace(check: Check, object: K8sObject): boolean {
+  const namespace = object.metadata?.namespace ?? '';
+  if (check.match.namespaces && !check.match.namespaces.includes(namespace)) return false;
+  return !check.match.excludeNamespaces?.includes(namespace);
+}
+
+function candidates(check: Check, inventory: Inventory): CollectedObject[] {
+  const kinds = new Set(check.match.kinds ?? []);
+  if (check.match.workloads) for (const kind of WORKLOAD_KINDS) kinds.add(kind);
+  const out: CollectedObject[] = [];
+  for (const kind of kinds) {
+    for (const item of inventory.ofKind(kind)) {
+      // A replica's pod spec is its owner's template: report once, on the owner.
+      if (check.match.workloads && WORKLOAD_KINDS.includes(kind) && inventory.podSpecIsOwned(item.object)) continue;
+      if (matchesNamespace(check, item.object)) out.push(item);
+    }
+  }
+  return out;
+}
+
+export function runChecks(inventory: Inventory, checks: Check[], locator?: Locator): EngineResult {
+  const findings: Finding[] = [];
+  const errors: InputError[] = [];
+  const evaluated = new Map<string, number>();
+  for (const check of checks) {
+    let errorCount = 0;
+    let count = 0;
+    for (const { object, source } of candidates(check, inventory)) {
+      const view = podSpecOf(object);
+      const context: CelContext = {
+        object,
+        podSpec: view?.spec ?? null,
+        namespaceObject: inventory.namespace(object.metadata?.namespace) ?? {},
+      };
+      const started = performance.now();
+      try {
+        if (check.compiled.when && check.compiled.when(context) !== true) continue;
+        count++;
+        const elements = elementsOf(check, object, view?.path, view?.spec);
+        for (const element of elements ?? [{ value: undefined, path: undefined }]) {
+          const elementContext = elements ? { ...context, item: element.value } : context;
+          const verdict = check.compiled.assert(elementContext);
+          if (verdict === true) continue;
+          if (verdict !== false) throw new Error(`assert returned ${typeof verdict}, not a boolean`);
+          const path = findingPath(check, element.path, view?.path);
+          const location = source && locator ? locator.locate(source, existingPrefix(object, path)) : undefined;
+          findings.push(makeFinding(check, object, formatPath(path), renderMessage(check.message, elementContext), location));
+        }
+      } catch (error) {
+        if (++errorCount <= MAX_ERRORS_PER_CHECK) {
+          errors.push({ source: `${check.id} on ${object.kind}/${object.metadata?.namespace ? object.metadata.namespace + '/' : ''}${object.metadata?.name ?? '?'}`, message: `evaluation failed: ${errorMessage(error).split('\n')[0]}`, stage: 'evaluate' });
+        }
+      }
+      const elapsed = performance.now() - started;
+      if (elapsed > EVALUATION_BUDGET_MS) {
+        errors.push({ source: check.id, message: `one evaluation took ${elapsed.toFixed(0)} ms (limit ${EVALUATION_BUDGET_MS} ms); check skipped for the remaining objects`, stage: 'evaluate' });
+        break;
+      }
+    }
+    if (errorCount > MAX_ERRORS_PER_CHECK) errors.push({ source: check.id, message: `${errorCount - MAX_ERRORS_PER_CHECK} more evaluation errors not shown`, stage: 'evaluate' });
+    evaluated.set(check.id, count);
+  }
+  return { findings, errors, evaluated };
+}

@@ -1,0 +1,142 @@
+// Loads checks from YAML, validates them against schemas/check.schema.json and compiles every CEL
+// expression once. A bad check is a load error naming its file; it never becomes a finding.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FrameworkControls, InputError, Severity } from '../model/types.js';
+import { compileExpression, type CompiledExpression } from './cel.js';
+import { errorMessage } from '../util/errors.js';
+
+export const BUILTIN_CHECKS_DIR = fileURLToPath(new URL('../../../checks', import.meta.url));
+const SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/check.schema.json', import.meta.url));
+
+/** A check as written in YAML. */
+export interface CheckDefinition {
+  id: string;
+  title: string;
+  description?: string;
+  severity: Severity;
+  category: string;
+  match: { workloads?: boolean; kinds?: string[]; namespaces?: string[]; excludeNamespaces?: string[] };
+  when?: string;
+  forEach?: string;
+  assert: string;
+  path?: string;
+  message: string;
+  remediation: string;
+  controls?: FrameworkControls;
+  references?: string[];
+}
+
+export interface Check extends CheckDefinition {
+  file: string;
+  controls: FrameworkControls;
+  compiled: { assert: CompiledExpression; when?: CompiledExpression };
+  fixtures: { pass?: string; fail?: string };
+}
+
+export interface LoadResult {
+  checks: Check[];
+  errors: InputError[];
+}
+
+const FIXTURE_SUFFIXES = { pass: '.pass.yaml', fail: '.fail.yaml' } as const;
+
+let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+
+async function schemaValidator() {
+  if (!validator) {
+    const schema = JSON.parse(await readFile(SCHEMA_PATH, 'utf8')) as object;
+    validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  }
+  return validator;
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'check';
+  if (error.keyword === 'additionalProperties') return `${where}: unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+  if (error.keyword === 'enum') return `${where}: must be one of ${(error.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+  return `${where} ${error.message ?? 'is invalid'}`;
+}
+
+async function listYamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listYamlFiles(full)));
+    else if (/\.ya?ml$/.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+function isFixture(file: string): boolean {
+  return file.endsWith(FIXTURE_SUFFIXES.pass) || file.endsWith(FIXTURE_SUFFIXES.fail);
+}
+
+export async function loadCheckFile(file: string): Promise<Check> {
+  const text = await readFile(file, 'utf8');
+  let raw: unknown;
+  try {
+    raw = yaml.load(text, { filename: file });
+  } catch (error) {
+    const mark = (error as { mark?: { line: number } }).mark;
+    throw new Error(`invalid YAML${mark ? ` at line ${mark.line + 1}` : ''}: ${(error as { reason?: string }).reason ?? errorMessage(error)}`);
+  }
+  const validate = await schemaValidator();
+  if (!validate(raw)) throw new Error((validate.errors ?? []).map(describeSchemaError).join('; '));
+  const definition = raw as CheckDefinition;
+  if (!definition.match.workloads && !definition.match.kinds?.length) throw new Error('match: needs workloads: true or a list of kinds');
+  const compile = (field: 'assert' | 'when', source: string): CompiledExpression => {
+    try {
+      return compileExpression(source);
+    } catch (error) {
+      throw new Error(`${field}: ${errorMessage(error).split('\n')[0]}`);
+    }
+  };
+  const base = file.replace(/\.ya?ml$/, '');
+  const fixtures: Check['fixtures'] = {};
+  for (const kind of ['pass', 'fail'] as const) {
+    const candidate = base + FIXTURE_SUFFIXES[kind];
+    if (await readFile(candidate).then(() => true, () => false)) fixtures[kind] = candidate;
+  }
+  return {
+    ...definition,
+    controls: definition.controls ?? {},
+    file,
+    compiled: { assert: compile('assert', definition.assert), when: definition.when ? compile('when', definition.when) : undefined },
+    fixtures,
+  };
+}
+
+/** Loads the built-in corpus and any custom directories; later directories may not reuse ids. */
+export async function loadChecks(customDirs: string[] = [], options: { builtin?: boolean } = {}): Promise<LoadResult> {
+  const dirs = options.builtin === false ? customDirs : [BUILTIN_CHECKS_DIR, ...customDirs];
+  const checks: Check[] = [];
+  const errors: InputError[] = [];
+  const seen = new Map<string, string>();
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      files = await listYamlFiles(dir);
+    } catch (error) {
+      errors.push({ source: dir, message: `cannot read checks directory: ${errorMessage(error)}`, stage: 'load' });
+      continue;
+    }
+    for (const file of files.filter((f) => !isFixture(f))) {
+      try {
+        const check = await loadCheckFile(file);
+        const previous = seen.get(check.id);
+        if (previous) throw new Error(`duplicate check id ${check.id} (already defined in ${previous})`);
+        seen.set(check.id, file);
+        checks.push(check);
+      } catch (error) {
+        errors.push({ source: file, message: errorMessage(error), stage: 'load' });
+      }
+    }
+  }
+  checks.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+  return { checks, errors };
+}

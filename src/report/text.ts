@@ -1,0 +1,76 @@
+// The terminal summary: findings grouped by severity and check, with the objects under each,
+// counts, and what could not be collected. Colour only on a TTY, and never with NO_COLOR.
+import type { Finding, Severity } from '../model/types.js';
+import { SEVERITIES } from '../model/types.js';
+import type { ScanResult } from '../scan/result.js';
+import { terminalSafe } from './sanitize.js';
+
+export interface TextOptions {
+  color?: boolean;
+  /** Objects listed under each check before "and N more". */
+  maxObjectsPerCheck?: number;
+}
+
+const SEVERITY_COLOR: Record<Severity, string> = { critical: '1;31', high: '31', medium: '33', low: '36', info: '2' };
+
+function objectLabel(finding: Finding): string {
+  const { kind, namespace, name } = finding.object;
+  return `${kind}/${namespace ? namespace + '/' : ''}${name}`;
+}
+
+function where(finding: Finding): string {
+  return finding.location ? `${finding.location.file}:${finding.location.line}:${finding.location.column}` : finding.path;
+}
+
+export function renderText(result: ScanResult, options: TextOptions = {}): string {
+  const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const limit = options.maxObjectsPerCheck ?? 10;
+  const out: string[] = [];
+  const { target } = result.scan;
+  const targetLabel = target.type === 'manifests' ? `manifests (${(target.paths ?? []).join(', ')})` : `${target.type} ${target.name}`;
+  out.push(paint('1', `kscan ${result.kscanVersion} — ${terminalSafe(targetLabel)}`));
+  const frameworks = result.scan.frameworks.length ? `, frameworks: ${result.scan.frameworks.join(', ')}` : '';
+  out.push(`${result.summary.objects} objects, ${result.summary.checks} checks${frameworks}, ${result.scan.durationMs} ms`);
+  out.push('');
+
+  const bySeverity = new Map<Severity, Map<string, Finding[]>>();
+  for (const finding of result.findings) {
+    let byCheck = bySeverity.get(finding.severity);
+    if (!byCheck) bySeverity.set(finding.severity, (byCheck = new Map()));
+    let list = byCheck.get(finding.checkId);
+    if (!list) byCheck.set(finding.checkId, (list = []));
+    list.push(finding);
+  }
+  for (const severity of SEVERITIES) {
+    const byCheck = bySeverity.get(severity);
+    if (!byCheck) continue;
+    const count = [...byCheck.values()].reduce((n, list) => n + list.length, 0);
+    out.push(paint(SEVERITY_COLOR[severity], `${severity.toUpperCase()} (${count})`));
+    for (const [checkId, findings] of byCheck) {
+      out.push(`  ${checkId} ${terminalSafe(findings[0].title)} — ${findings.length} finding${findings.length === 1 ? '' : 's'}`);
+      for (const finding of findings.slice(0, limit)) {
+        out.push(`    ${terminalSafe(objectLabel(finding))}: ${terminalSafe(finding.message)} ${paint('2', `(${terminalSafe(where(finding))})`)}`);
+      }
+      if (findings.length > limit) out.push(`    … and ${findings.length - limit} more`);
+      out.push(`    fix: ${terminalSafe(findings[0].remediation)}`);
+    }
+    out.push('');
+  }
+  if (!result.findings.length) out.push(paint('32', 'No findings.'), '');
+
+  const notCollected = result.coverage.kinds.filter((kind) => kind.status === 'forbidden' || kind.status === 'failed');
+  if (notCollected.length) {
+    out.push(paint('33', `Not collected (${notCollected.length} kinds): findings for these kinds may be missing`));
+    for (const kind of notCollected) out.push(`  ${kind.kind}${kind.group ? '.' + kind.group : ''}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
+    out.push('');
+  }
+  const problems = [...result.coverage.errors, ...result.errors];
+  if (problems.length) {
+    out.push(paint('33', `Input problems (${problems.length}):`));
+    for (const problem of problems) out.push(`  ${terminalSafe(problem.source)}${problem.line ? `:${problem.line}` : ''}: ${terminalSafe(problem.message)}`);
+    out.push('');
+  }
+  const counts = SEVERITIES.map((severity) => `${result.summary.bySeverity[severity]} ${severity}`).join(', ');
+  out.push(paint('1', `${result.summary.findings} findings: ${counts}`));
+  return out.join('\n') + '\n';
+}
