@@ -122,6 +122,17 @@ function lineOfOffset(text: string, offset: number): number {
   return line;
 }
 
+/** JSON.parse does not always say where it failed; the YAML parser (JSON is YAML) does. */
+function jsonErrorLine(text: string): number | undefined {
+  try {
+    yaml.load(text);
+  } catch (error) {
+    const mark = (error as { mark?: { line: number } }).mark;
+    if (mark) return mark.line + 1;
+  }
+  return undefined;
+}
+
 interface ParsedFile {
   objects: CollectedObject[];
   errors: InputError[];
@@ -172,8 +183,9 @@ export function parseManifestText(file: string, text: string, locator: SourceLoc
       docs.forEach((doc, i) => documentObjects(doc, file, i, line, out));
       return out;
     } catch (error) {
-      const position = /position (\d+)/.exec(errorMessage(error));
-      out.errors.push({ source: file, line: position ? lineOfOffset(text, Number(position[1])) : undefined, message: `invalid JSON: ${errorMessage(error).replace(/ in JSON at position \d+.*$/, '')}` });
+      const position = /at position (\d+)/.exec(errorMessage(error));
+      const line = position ? lineOfOffset(text, Number(position[1])) : jsonErrorLine(text);
+      out.errors.push({ source: file, line, message: `invalid JSON: ${errorMessage(error).replace(/ in JSON at position \d+.*$/, '')}` });
       return out;
     }
   }

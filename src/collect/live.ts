@@ -2,7 +2,9 @@
 // @kubernetes/client-node's own HTTP stack (KubeConfig auth, TLS, proxies, exec plugins) but
 // without its ObjectSerializer: responses are parsed as plain JSON, so no field is lost and large
 // lists stay fast. Secrets are listed as metadata only, so their values never cross the wire.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -181,9 +183,32 @@ function toTransportError(error: unknown): TransportError {
   return new TransportError('other', reason, code);
 }
 
+/** The request being sent in this async context (set around httpApi.send, read by WatchfulAgent). */
+const inflight = new AsyncLocalStorage<AbortController>();
+
+/**
+ * A keep-alive agent that aborts a request whose response stops before its end (connection reset
+ * mid-body): node-fetch 2 pipes the response into its body stream without forwarding the error,
+ * so `response.body.text()` would otherwise wait forever.
+ */
+class WatchfulAgent extends https.Agent {
+  addRequest(request: ClientRequest, options: unknown): void {
+    const controller = inflight.getStore();
+    if (controller) {
+      request.once('response', (response: IncomingMessage) => {
+        response.once('close', () => {
+          if (!response.complete) controller.abort(new TransportError('reset', 'the connection closed in the middle of the response', 'ECONNRESET'));
+        });
+      });
+    }
+    (https.Agent.prototype as unknown as { addRequest(r: ClientRequest, o: unknown): void }).addRequest.call(this, request, options);
+  }
+}
+
 interface Client {
   server: string;
-  get(path: string, query?: Record<string, string>, accept?: string): Promise<unknown>;
+  /** GET with retries; `retryConnect: false` fails at once when the server cannot be reached (discovery). */
+  get(path: string, query?: Record<string, string>, accept?: string, retryConnect?: boolean): Promise<unknown>;
   close(): void;
 }
 
@@ -217,7 +242,7 @@ function makeClient(kc: KubeConfig, options: LiveOptions): Client {
         let agent: unknown = probe.getAgent();
         if (agent instanceof https.Agent && agent.constructor === https.Agent) {
           const agentOptions = (agent as https.Agent & { options: https.AgentOptions }).options;
-          const keepAlive = new https.Agent({
+          const keepAlive = new WatchfulAgent({
             ...agentOptions,
             rejectUnauthorized: !cluster.skipTLSVerify,
             keepAlive: true,
@@ -241,17 +266,24 @@ function makeClient(kc: KubeConfig, options: LiveOptions): Client {
     ctx.setHeaderParam('Accept', accept);
     ctx.setHeaderParam('User-Agent', 'kscan');
     ctx.setAgent(agent as https.Agent);
-    ctx.setSignal(AbortSignal.timeout(timeoutMs));
+    // node-fetch (under client-node) never settles a body whose connection dies mid-response; the
+    // agent aborts such a request through this controller, and the timeout bounds everything else.
+    const controller = new AbortController();
+    ctx.setSignal(controller.signal);
+    const timer = setTimeout(() => controller.abort(new TransportError('timeout', `no complete response within ${timeoutMs / 1000}s`)), timeoutMs);
     let status: number;
     let responseHeaders: Record<string, string>;
     let text: string;
     try {
-      const response = await config.httpApi.send(ctx).toPromise();
+      const response = await inflight.run(controller, () => config.httpApi.send(ctx).toPromise());
       status = response.httpStatusCode;
       responseHeaders = response.headers;
       text = await response.body.text();
     } catch (error) {
+      if (controller.signal.aborted && controller.signal.reason instanceof TransportError) throw controller.signal.reason;
       throw toTransportError(error);
+    } finally {
+      clearTimeout(timer);
     }
     if (status >= 200 && status < 300) {
       try {
@@ -278,7 +310,7 @@ function makeClient(kc: KubeConfig, options: LiveOptions): Client {
   const baseDelay = options.retryBaseDelayMs ?? 250;
   return {
     server,
-    async get(urlPath, query = {}, accept = 'application/json') {
+    async get(urlPath, query = {}, accept = 'application/json', retryConnect = true) {
       let refreshed = false;
       for (let attempt = 0; ; attempt++) {
         try {
@@ -292,6 +324,7 @@ function makeClient(kc: KubeConfig, options: LiveOptions): Client {
             continue;
           }
           if (!isRetryable(error) || attempt >= maxRetries) throw error;
+          if (!retryConnect && error instanceof TransportError && error.kind === 'connect') throw error;
           await sleep(backoff(error, attempt, baseDelay));
         }
       }
@@ -344,7 +377,13 @@ function fatal(error: unknown, client: Client, kc: KubeConfig, request: string):
   const server = client.server;
   if (error instanceof ApiStatusError) {
     if (error.status === 401) {
-      return new InputFailure(`the API server ${server} rejected the credentials of context "${kc.getCurrentContext()}" (401 Unauthorized): the token may have expired or be wrong`);
+      const user = kc.getCurrentUser();
+      const hint = !user || (!user.token && !user.exec && !user.authProvider && !user.certData && !user.certFile && !user.username)
+        ? 'the kubeconfig user has no credentials'
+        : user.token || user.exec || user.authProvider
+          ? 'the token may have expired or be wrong'
+          : 'the client certificate may have expired or not be trusted by the cluster';
+      return new InputFailure(`the API server ${server} rejected the credentials of context "${kc.getCurrentContext()}" (401 Unauthorized): ${hint}`);
     }
     if (error.status === 403) return new InputFailure(`the API server ${server} denied ${request} (403 Forbidden): ${error.apiMessage}`);
     return new InputFailure(`the API server ${server} failed ${request}: ${error.message}`);
@@ -388,7 +427,7 @@ interface Discovery {
 async function discover(client: Client, kc: KubeConfig, concurrency: number): Promise<Discovery> {
   const critical = async <T>(urlPath: string): Promise<T> => {
     try {
-      return (await client.get(urlPath)) as T;
+      return (await client.get(urlPath, {}, 'application/json', false)) as T;
     } catch (error) {
       throw fatal(error, client, kc, `GET ${urlPath}`);
     }
