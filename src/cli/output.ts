@@ -6,17 +6,51 @@ import { SEVERITY_RANK } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { FORMATS } from '../report/formats.js';
 import { EXIT } from './base.js';
+import { InputFailure } from '../util/errors.js';
 
-export async function writeReport(result: ScanResult, format: string, output?: string): Promise<void> {
-  const renderer = FORMATS[format];
-  const color = !output && format === 'text' && process.stdout.isTTY === true && !process.env.NO_COLOR;
-  const text = renderer.render(result, { color });
-  if (output) {
-    await mkdir(path.dirname(path.resolve(output)), { recursive: true });
-    await writeFile(output, text);
-  } else {
-    process.stdout.write(text);
+/** Parses --format: a comma-separated list of registered formats. */
+export function parseFormats(value: string): string[] {
+  const formats = [...new Set(value.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean))];
+  const unknown = formats.filter((f) => !FORMATS[f]);
+  if (unknown.length || !formats.length) throw new InputFailure(`unknown format ${unknown.join(', ') || '(none)'}; choose from ${Object.keys(FORMATS).join(', ')}`);
+  return formats;
+}
+
+/** File name stem for --output-dir: kscan-<target>, safe on every file system. */
+export function reportStem(result: ScanResult): string {
+  const name = result.scan.target.type === 'manifests' ? 'manifests' : result.scan.target.name;
+  return `kscan-${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'scan'}`;
+}
+
+async function writeFileIn(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, text);
+}
+
+/**
+ * One format: to --output or standard output. --output-dir: every format to its own file, and the
+ * text summary on standard output. Returns the files written.
+ */
+export async function writeReports(result: ScanResult, formats: string[], output?: string, outputDir?: string): Promise<string[]> {
+  const colorTerminal = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  if (outputDir) {
+    const written: string[] = [];
+    for (const format of formats) {
+      const file = path.join(outputDir, `${reportStem(result)}.${FORMATS[format].extension}`);
+      await writeFileIn(file, FORMATS[format].render(result, { color: false }));
+      written.push(file);
+    }
+    process.stdout.write(FORMATS.text.render(result, { color: colorTerminal }));
+    return written;
   }
+  if (formats.length > 1) throw new InputFailure('several formats need --output-dir');
+  const [format] = formats;
+  if (output) {
+    await writeFileIn(output, FORMATS[format].render(result, { color: false }));
+    return [output];
+  }
+  process.stdout.write(FORMATS[format].render(result, { color: format === 'text' && colorTerminal }));
+  return [];
 }
 
 /** 2 when nothing usable was read or a check failed to load, 1 when a finding reaches --fail-on, else 0. */

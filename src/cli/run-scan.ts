@@ -3,21 +3,25 @@ import type { Collection } from '../model/types.js';
 import type { Locator } from '../checks/engine.js';
 import { scan } from '../scan/scan.js';
 import type { ScanTarget } from '../scan/result.js';
-import { exitCode, writeReport } from './output.js';
+import { exitCode, parseFormats, writeReports } from './output.js';
 
 export interface ScanFlagValues {
   format: string;
   output?: string;
+  'output-dir'?: string;
   framework?: string[];
   'fail-on': string;
   'checks-dir'?: string[];
 }
 
 export async function scanAndReport(collection: Collection, target: ScanTarget, flags: ScanFlagValues, locator?: Locator, startedAt?: Date): Promise<number> {
+  const formats = parseFormats(flags.format);
   const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], locator, startedAt });
-  await writeReport(result, flags.format, flags.output);
-  if (flags.output || flags.format !== 'text') {
-    // Problems go to stderr too when stdout carries a machine-readable report or nothing.
+  const written = await writeReports(result, formats, flags.output, flags['output-dir']);
+  for (const file of written) process.stderr.write(`kscan: wrote ${file}\n`);
+  const summaryOnStdout = Boolean(flags['output-dir']) || (!flags.output && formats[0] === 'text');
+  if (!summaryOnStdout) {
+    // Input problems must not go unseen when standard output carries no summary.
     for (const problem of [...result.coverage.errors, ...result.errors]) {
       process.stderr.write(`kscan: ${problem.source}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
     }
