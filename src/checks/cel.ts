@@ -4,7 +4,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 
 /** The variables a check sees (namespaceObject as in ValidatingAdmissionPolicy; `namespace` is reserved in CEL). */
-export const CEL_VARIABLES = ['object', 'podSpec', 'item', 'namespaceObject'] as const;
+export const CEL_VARIABLES = ['object', 'podSpec', 'podMeta', 'item', 'namespaceObject'] as const;
 
 export type CelContext = Partial<Record<(typeof CEL_VARIABLES)[number], unknown>>;
 export type CompiledExpression = (context: CelContext) => unknown;

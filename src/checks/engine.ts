@@ -1,7 +1,7 @@
 // Evaluates compiled checks over an inventory and turns failures into Findings.
 import type { CollectedObject, Finding, InputError, K8sObject, SourcePosition, SourceDocument } from '../model/types.js';
 import { Inventory } from '../inventory/inventory.js';
-import { containersOf, formatPath, parsePath, podSpecOf, valueAt, WORKLOAD_KINDS, type FieldPath } from '../inventory/podspec.js';
+import { containersOf, formatPath, parsePath, podMetadataOf, podSpecOf, valueAt, WORKLOAD_KINDS, type FieldPath } from '../inventory/podspec.js';
 import { makeFinding } from '../findings/finding.js';
 import type { Check } from './loader.js';
 import type { CelContext } from './cel.js';
@@ -33,14 +33,18 @@ function elementsOf(check: Check, object: K8sObject, podSpecPath: FieldPath | un
     const view = podSpecPath ? { spec: spec as Record<string, unknown>, path: podSpecPath } : undefined;
     return view ? containersOf(view).map(({ container, path }) => ({ value: container, path })) : [];
   }
-  const base = check.forEach === 'volumes' ? (podSpecPath ? [...podSpecPath, 'volumes'] : undefined) : parsePath(check.forEach);
+  const base = check.forEach === 'volumes' ? podSpecRelative('volumes', podSpecPath) : check.forEach.startsWith('podSpec.') ? podSpecRelative(check.forEach.slice('podSpec.'.length), podSpecPath) : parsePath(check.forEach);
   const list = base ? valueAt(object, base) : undefined;
   return Array.isArray(list) ? list.map((value, i) => ({ value, path: [...base!, i] })) : [];
 }
 
+function podSpecRelative(path: string, podSpecPath: FieldPath | undefined): FieldPath | undefined {
+  return podSpecPath ? [...podSpecPath, ...parsePath(path)] : undefined;
+}
+
 function findingPath(check: Check, elementPath: FieldPath | undefined, podSpecPath: FieldPath | undefined): FieldPath {
   if (!check.path) return elementPath ?? [];
-  if (check.path.startsWith('podSpec.') && podSpecPath) return [...podSpecPath, ...parsePath(check.path.slice('podSpec.'.length))];
+  if (check.path.startsWith('podSpec.') && podSpecPath) return podSpecRelative(check.path.slice('podSpec.'.length), podSpecPath)!;
   return [...(elementPath ?? []), ...parsePath(check.path)];
 }
 
@@ -97,6 +101,7 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
       const context: CelContext = {
         object,
         podSpec: view?.spec ?? null,
+        podMeta: view ? podMetadataOf(object, view.path) : null,
         namespaceObject: inventory.namespace(object.metadata?.namespace) ?? {},
       };
       const started = performance.now();
@@ -111,7 +116,8 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
           if (verdict !== false) throw new Error(`assert returned ${typeof verdict}, not a boolean`);
           const path = findingPath(check, element.path, view?.path);
           const location = source && locator ? locator.locate(source, existingPrefix(object, path)) : undefined;
-          findings.push(makeFinding(check, object, formatPath(path), renderMessage(check.message, elementContext), location));
+          const message = check.compiled.message ? String(check.compiled.message(elementContext)) : renderMessage(check.message, elementContext);
+          findings.push(makeFinding(check, object, formatPath(path), message, location));
         }
       } catch (error) {
         if (++errorCount <= MAX_ERRORS_PER_CHECK) {

@@ -51,7 +51,7 @@ async function runFixture(check: Check, kind: 'pass' | 'fail', file: string): Pr
       }
     }
   }
-  if (!parsed.objects.length) problems.push('fixture holds no objects');
+  if (!parsed.objects.some((item) => applies(check, item.object.kind))) problems.push(`fixture holds no object the check applies to, so it proves nothing`);
   return { checkId: check.id, fixture: kind, file, ok: problems.length === 0, problems };
 }
 

@@ -25,6 +25,7 @@ export interface CheckDefinition {
   assert: string;
   path?: string;
   message: string;
+  messageExpression?: string;
   remediation: string;
   controls?: FrameworkControls;
   references?: string[];
@@ -33,7 +34,7 @@ export interface CheckDefinition {
 export interface Check extends CheckDefinition {
   file: string;
   controls: FrameworkControls;
-  compiled: { assert: CompiledExpression; when?: CompiledExpression };
+  compiled: { assert: CompiledExpression; when?: CompiledExpression; message?: CompiledExpression };
   fixtures: { pass?: string; fail?: string };
 }
 
@@ -89,7 +90,7 @@ export async function loadCheckFile(file: string): Promise<Check> {
   if (!validate(raw)) throw new Error((validate.errors ?? []).map(describeSchemaError).join('; '));
   const definition = raw as CheckDefinition;
   if (!definition.match.workloads && !definition.match.kinds?.length) throw new Error('match: needs workloads: true or a list of kinds');
-  const compile = (field: 'assert' | 'when', source: string): CompiledExpression => {
+  const compile = (field: 'assert' | 'when' | 'messageExpression', source: string): CompiledExpression => {
     try {
       return compileExpression(source);
     } catch (error) {
@@ -106,7 +107,11 @@ export async function loadCheckFile(file: string): Promise<Check> {
     ...definition,
     controls: definition.controls ?? {},
     file,
-    compiled: { assert: compile('assert', definition.assert), when: definition.when ? compile('when', definition.when) : undefined },
+    compiled: {
+      assert: compile('assert', definition.assert),
+      when: definition.when ? compile('when', definition.when) : undefined,
+      message: definition.messageExpression ? compile('messageExpression', definition.messageExpression) : undefined,
+    },
     fixtures,
   };
 }

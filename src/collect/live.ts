@@ -435,11 +435,15 @@ async function discover(client: Client, kc: KubeConfig, concurrency: number): Pr
   const version = await critical<{ gitVersion?: string }>('/version');
   const [core, apis] = await Promise.all([critical<{ versions?: string[] }>('/api'), critical<{ groups?: { name: string; preferredVersion?: { version: string }; versions?: { version: string }[] }[] }>('/apis')]);
 
+  // Every served version of every group, preferred first: a resource is listed in the first
+  // version that serves it (like client-go's ServerPreferredResources), so kinds that exist only in
+  // a non-preferred version (a CRD group mixing v1 and v1alpha1 kinds) are not missed.
   const groupVersions: { group: string; version: string; path: string }[] = [];
   if (core.versions?.includes('v1')) groupVersions.push({ group: '', version: 'v1', path: '/api/v1' });
   for (const g of apis.groups ?? []) {
-    const v = g.preferredVersion?.version ?? g.versions?.[0]?.version;
-    if (v) groupVersions.push({ group: g.name, version: v, path: `/apis/${g.name}/${v}` });
+    const preferred = g.preferredVersion?.version;
+    const versions = [...new Set([...(preferred ? [preferred] : []), ...(g.versions ?? []).map((v) => v.version)])];
+    for (const v of versions) groupVersions.push({ group: g.name, version: v, path: `/apis/${g.name}/${v}` });
   }
 
   const errors: InputError[] = [];
@@ -457,13 +461,16 @@ async function discover(client: Client, kc: KubeConfig, concurrency: number): Pr
   });
 
   const resources: DiscoveredResource[] = [];
+  const seen = new Set<string>();
   groupVersions.forEach((gv, i) => {
     for (const r of lists[i]?.resources ?? []) {
-      if (r.name.includes('/') || !r.verbs?.includes('list')) continue;
+      if (r.name.includes('/') || !r.verbs?.includes('list') || seen.has(`${gv.group}/${r.name}`)) continue;
+      seen.add(`${gv.group}/${r.name}`);
       resources.push({ group: gv.group, version: gv.version, kind: r.kind, resource: r.name, namespaced: r.namespaced === true });
     }
   });
-  return { ...(version.gitVersion ? { serverVersion: version.gitVersion } : {}), groups: groupVersions.map((g) => g.group), resources, errors };
+  const groups = [...new Set(groupVersions.map((g) => g.group))];
+  return { ...(version.gitVersion ? { serverVersion: version.gitVersion } : {}), groups, resources, errors };
 }
 
 /** Best guess of the distribution from the version string, API groups and nodes; undefined when unknown. */

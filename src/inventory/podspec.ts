@@ -36,6 +36,12 @@ export function podSpecOf(object: K8sObject): PodSpecView | undefined {
   return isRecord(spec) ? { spec, path } : undefined;
 }
 
+/** Metadata of the pods the object runs: the template's (…template.metadata) or a Pod's own. */
+export function podMetadataOf(object: K8sObject, podSpecPath: FieldPath): Record<string, unknown> {
+  const metadata = valueAt(object, [...podSpecPath.slice(0, -1), 'metadata']);
+  return isRecord(metadata) ? metadata : {};
+}
+
 const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /** Init, regular and ephemeral containers, each with its own path. */

@@ -18,7 +18,7 @@ export default class ChecksList extends KscanCommand {
     if (flags.json) {
       process.stdout.write(JSON.stringify(checks.map(({ compiled: _c, fixtures: _f, ...check }) => check), null, 2) + '\n');
     } else {
-      const rows = checks.map((c) => [c.id, c.severity, c.category, c.title, Object.entries(c.controls).map(([f, ids]) => `${f}:${ids.join('/')}`).join(' ')]);
+      const rows = checks.map((c) => [c.id, c.severity, c.category, c.title, Object.entries(c.controls).map(([f, ids]) => `${f}:${ids.join(',')}`).join(' ')]);
       const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 2));
       for (const row of rows) process.stdout.write(row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]) : cell)).join('  ').trimEnd() + '\n');
       process.stdout.write(`${checks.length} checks\n`);
