@@ -1,5 +1,10 @@
-#!/usr/bin/env -S node --import tsx --no-warnings=ExperimentalWarning
-// Runs the TypeScript sources directly (no build step) for development.
-import { execute } from '@oclif/core';
+#!/usr/bin/env node
+// Development entry point: recompiles the TypeScript sources (tsc), then runs the CLI from dist/.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-await execute({ development: true, dir: import.meta.url });
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', root], { stdio: 'inherit' });
+await import('./run.js');
