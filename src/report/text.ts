@@ -22,6 +22,23 @@ function where(finding: Finding): string {
   return finding.location ? `${finding.location.file}:${finding.location.line}:${finding.location.column}` : finding.path;
 }
 
+/** The objects to fix first: most findings, weighted by severity. */
+function mostAffected(findings: Finding[], top = 5): string[] {
+  const byObject = new Map<string, Record<Severity, number>>();
+  for (const finding of findings) {
+    const label = objectLabel(finding);
+    let counts = byObject.get(label);
+    if (!counts) byObject.set(label, (counts = { critical: 0, high: 0, medium: 0, low: 0, info: 0 }));
+    counts[finding.severity]++;
+  }
+  const weight = (c: Record<Severity, number>) => c.critical * 1000 + c.high * 100 + c.medium * 10 + c.low;
+  const ranked = [...byObject].sort((a, b) => weight(b[1]) - weight(a[1]) || a[0].localeCompare(b[0])).slice(0, top);
+  return [
+    `Objects to fix first (of ${byObject.size} with findings):`,
+    ...ranked.map(([label, counts]) => `  ${terminalSafe(label)}: ${SEVERITIES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(', ')}`),
+  ];
+}
+
 export function renderText(result: ScanResult, options: TextOptions = {}): string {
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const limit = options.maxObjectsPerCheck ?? 10;
@@ -57,10 +74,11 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
     out.push('');
   }
   if (!result.findings.length) out.push(paint('32', 'No findings.'), '');
+  else out.push(...mostAffected(result.findings), '');
 
   const notCollected = result.coverage.kinds.filter((kind) => kind.status === 'forbidden' || kind.status === 'failed');
   if (notCollected.length) {
-    out.push(paint('33', `Not collected (${notCollected.length} kinds): findings for these kinds may be missing`));
+    out.push(paint('33', `Not collected (${notCollected.length} kind${notCollected.length === 1 ? '' : 's'}): findings for ${notCollected.length === 1 ? 'it' : 'them'} may be missing`));
     for (const kind of notCollected) out.push(`  ${kind.kind}${kind.group ? '.' + kind.group : ''}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
     out.push('');
   }

@@ -47,7 +47,7 @@ describe('kscan cluster --snapshot', () => {
     const forbidden = demo.coverage.kinds.filter((k) => k.status === 'forbidden');
     expect(forbidden.map((k) => k.kind)).to.deep.equal(['VolumeSnapshotContent']);
     const text = await runKscan(['cluster', '--snapshot', DEMO]);
-    expect(text.stdout).to.contain('Not collected (1 kinds)');
+    expect(text.stdout).to.contain('Not collected (1 kind)');
     expect(text.stdout).to.contain('VolumeSnapshotContent.snapshot.storage.k8s.io: forbidden');
     expect(text.stdout).to.match(/\d+ findings: \d+ critical, \d+ high/);
   });
