@@ -18,6 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterInfo, Collection, CollectedObject, Coverage, InputError, K8sObject, KindCoverage } from '../model/types.js';
 import { InputFailure } from '../util/errors.js';
+import { KSCAN_VERSION } from '../util/version.js';
 import { redactSecret } from './snapshot.js';
 
 export interface LoadKubeConfigOptions {
@@ -264,7 +265,7 @@ function makeClient(kc: KubeConfig, options: LiveOptions): Client {
     const { headers, agent } = await authorize(refreshAuth);
     for (const [k, v] of Object.entries(headers)) ctx.setHeaderParam(k, v);
     ctx.setHeaderParam('Accept', accept);
-    ctx.setHeaderParam('User-Agent', 'kscan');
+    ctx.setHeaderParam('User-Agent', `kscan/${KSCAN_VERSION}`);
     ctx.setAgent(agent as https.Agent);
     // node-fetch (under client-node) never settles a body whose connection dies mid-response; the
     // agent aborts such a request through this controller, and the timeout bounds everything else.
