@@ -1,7 +1,7 @@
 // The part of `kscan cluster` and `kscan manifests` that is the same: scan, report, exit code.
 import type { Collection } from '../model/types.js';
 import type { Locator } from '../checks/engine.js';
-import { scan } from '../scan/scan.js';
+import { scan, type ScanExtension } from '../scan/scan.js';
 import type { ScanTarget } from '../scan/result.js';
 import { exitCode, parseFormats, writeReports } from './output.js';
 
@@ -14,9 +14,15 @@ export interface ScanFlagValues {
   'checks-dir'?: string[];
 }
 
-export async function scanAndReport(collection: Collection, target: ScanTarget, flags: ScanFlagValues, locator?: Locator, startedAt?: Date): Promise<number> {
+export interface ScanRunOptions {
+  locator?: Locator;
+  startedAt?: Date;
+  extensions?: ScanExtension[];
+}
+
+export async function scanAndReport(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<number> {
   const formats = parseFormats(flags.format);
-  const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], locator, startedAt });
+  const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], ...options });
   const written = await writeReports(result, formats, flags.output, flags['output-dir']);
   for (const file of written) process.stderr.write(`kscan: wrote ${file}\n`);
   const summaryOnStdout = Boolean(flags['output-dir']) || (!flags.output && formats[0] === 'text');

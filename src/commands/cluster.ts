@@ -28,6 +28,6 @@ export default class Cluster extends KscanCommand {
       : await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], onProgress: collectionProgress(flags.format === 'text' || Boolean(flags['output-dir'])) });
     const name = collection.cluster?.name ?? 'unknown';
     const target = { type: flags.snapshot ? ('snapshot' as const) : ('cluster' as const), name, cluster: collection.cluster };
-    this.exit(await scanAndReport(collection, target, flags, undefined, startedAt));
+    this.exit(await scanAndReport(collection, target, flags, { startedAt, extensions: [] }));
   }
 }

@@ -24,7 +24,7 @@ export default class Manifests extends KscanCommand {
     const startedAt = new Date();
     const collection = await collectFiles(paths);
     if (collection.files === 0 && collection.coverage.errors.length === 0) throw new InputFailure(`no .yaml, .yml or .json files found in ${paths.join(', ')}`);
-    const code = await scanAndReport(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, collection.locator, startedAt);
+    const code = await scanAndReport(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt });
     this.exit(code);
   }
 }

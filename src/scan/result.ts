@@ -45,4 +45,65 @@ export interface ScanResult {
   findings: Finding[];
   /** Check load and evaluation problems: the scan went on without them. */
   errors: InputError[];
+  /** Control-by-control status and scores, for the frameworks in scope. */
+  compliance?: FrameworkResult[];
+  /** Feature sections (images, RBAC, audit, ...) in a form every report renders. */
+  sections?: ReportSection[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optional sections, filled in by scan extensions (src/scan/scan.ts ScanExtension).
+
+/** How a framework control came out. */
+export type ControlStatus = 'pass' | 'fail' | 'manual' | 'not-applicable' | 'not-evaluated' | 'provider';
+
+export interface ControlResult {
+  id: string;
+  title: string;
+  /** Section id within the framework, e.g. "5.2" for CIS, "baseline" for PSS. */
+  section: string;
+  status: ControlStatus;
+  /** CIS: "L1"/"L2"; CIS: whether the benchmark marks it automated (scored). */
+  level?: string;
+  automated?: boolean;
+  /** Checks that decide this control. */
+  checks: string[];
+  /** Findings counted against it. */
+  findings: number;
+  /** Why it is manual, not applicable, not evaluated or the provider's; for manual, what to check. */
+  reason?: string;
+}
+
+export interface ComplianceScore {
+  passed: number;
+  failed: number;
+  manual: number;
+  notApplicable: number;
+  notEvaluated: number;
+  provider: number;
+  /** passed / (passed + failed) * 100, or null when nothing was decided. */
+  percent: number | null;
+}
+
+export interface FrameworkResult {
+  id: string;
+  title: string;
+  version: string;
+  controls: ControlResult[];
+  score: ComplianceScore;
+  sections: { id: string; title: string; score: ComplianceScore }[];
+  /** Score per namespace over the namespaced controls. */
+  namespaces: { namespace: string; score: ComplianceScore }[];
+}
+
+/**
+ * A generic block every report format can render without knowing the feature behind it:
+ * headline figures and tables. Features (images, RBAC, audit) add one next to their typed data.
+ */
+export interface ReportSection {
+  id: string;
+  title: string;
+  summary?: string;
+  figures?: { label: string; value: string | number; severity?: Severity }[];
+  tables?: { title: string; columns: string[]; rows: (string | number)[][]; note?: string }[];
 }

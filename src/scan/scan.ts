@@ -1,5 +1,5 @@
 // Glue between stages: collection → inventory → checks → findings → result.
-import type { Collection, KindCoverage, Severity } from '../model/types.js';
+import type { Collection, Finding, KindCoverage, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { Inventory } from '../inventory/inventory.js';
 import { loadChecks, type Check } from '../checks/loader.js';
@@ -16,6 +16,7 @@ export interface ScanOptions {
   target: ScanTarget;
   locator?: Locator;
   startedAt?: Date;
+  extensions?: ScanExtension[];
 }
 
 export function selectChecks(checks: Check[], frameworks: string[]): Check[] {
@@ -34,6 +35,27 @@ export function kindsRead(collection: Collection): KindCoverage[] {
   return [...counts.values()].sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
 }
 
+/**
+ * A stage that adds to a scan beyond the object checks: compliance scoring, images, audit logs,
+ * RBAC analysis, history. Extensions run in order after the checks; each may add findings (in the
+ * canonical model) and its own section of the result, and later extensions see earlier ones' work.
+ */
+export interface ScanExtension {
+  name: string;
+  run(context: ScanContext): Promise<void> | void;
+}
+
+export interface ScanContext {
+  collection: Collection;
+  inventory: Inventory;
+  checks: Check[];
+  frameworks: string[];
+  /** Findings so far; an extension may push its own. */
+  findings: Finding[];
+  /** The result being built: extensions set their optional sections on it. */
+  result: ScanResult;
+}
+
 export async function scan(collection: Collection, options: ScanOptions): Promise<ScanResult> {
   const startedAt = options.startedAt ?? new Date();
   const frameworks = resolveFrameworks(options.frameworks ?? []);
@@ -41,40 +63,52 @@ export async function scan(collection: Collection, options: ScanOptions): Promis
   const checks = selectChecks(loaded.checks, frameworks);
   const inventory = new Inventory(collection.objects);
   const engine = runChecks(inventory, checks, options.locator);
-  const findings = dedupeFindings(engine.findings).sort(compareFindings);
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  const failedByCheck = new Map<string, number>();
-  for (const finding of findings) {
-    bySeverity[finding.severity]++;
-    failedByCheck.set(finding.checkId, (failedByCheck.get(finding.checkId) ?? 0) + 1);
-  }
-  const finishedAt = new Date();
-  return {
+  const result: ScanResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     kscanVersion: KSCAN_VERSION,
     scan: {
       target: options.target,
       collectedAt: collection.collectedAt,
       startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      finishedAt: startedAt.toISOString(),
+      durationMs: 0,
       frameworks,
     },
-    summary: { objects: inventory.size, checks: checks.length, findings: findings.length, bySeverity },
+    summary: { objects: inventory.size, checks: checks.length, findings: 0, bySeverity: emptySeverityCounts() },
     coverage: {
       kinds: collection.coverage.kinds.length ? collection.coverage.kinds : kindsRead(collection),
       errors: collection.coverage.errors,
     },
-    checks: checks.map((check) => ({
-      id: check.id,
-      title: check.title,
-      severity: check.severity,
-      category: check.category,
-      controls: check.controls,
-      evaluated: engine.evaluated.get(check.id) ?? 0,
-      failed: failedByCheck.get(check.id) ?? 0,
-    })),
-    findings,
+    checks: [],
+    findings: [],
     errors: [...loaded.errors, ...engine.errors],
   };
+  const context: ScanContext = { collection, inventory, checks, frameworks, findings: engine.findings, result };
+  for (const extension of options.extensions ?? []) await extension.run(context);
+
+  const findings = dedupeFindings(context.findings).sort(compareFindings);
+  const failedByCheck = new Map<string, number>();
+  for (const finding of findings) {
+    result.summary.bySeverity[finding.severity]++;
+    failedByCheck.set(finding.checkId, (failedByCheck.get(finding.checkId) ?? 0) + 1);
+  }
+  result.findings = findings;
+  result.summary.findings = findings.length;
+  result.checks = checks.map((check) => ({
+    id: check.id,
+    title: check.title,
+    severity: check.severity,
+    category: check.category,
+    controls: check.controls,
+    evaluated: engine.evaluated.get(check.id) ?? 0,
+    failed: failedByCheck.get(check.id) ?? 0,
+  }));
+  const finishedAt = new Date();
+  result.scan.finishedAt = finishedAt.toISOString();
+  result.scan.durationMs = finishedAt.getTime() - startedAt.getTime();
+  return result;
+}
+
+function emptySeverityCounts(): Record<Severity, number> {
+  return Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
 }
