@@ -20,6 +20,13 @@ export interface FileCollection extends Collection {
   files: number;
 }
 
+const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ELOOP: 'too many symbolic links' };
+
+/** A file-system error as users read it: "permission denied", not an errno dump. */
+function fileErrorMessage(error: unknown): string {
+  return FILE_ERRORS[(error as NodeJS.ErrnoException).code ?? ''] ?? errorMessage(error);
+}
+
 /** Expands paths (files, directories, '-') into the manifest files to read. */
 async function expandPaths(paths: string[], errors: InputError[]): Promise<string[]> {
   const files: string[] = [];
@@ -28,7 +35,7 @@ async function expandPaths(paths: string[], errors: InputError[]): Promise<strin
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
-      errors.push({ source: dir, message: `cannot read directory: ${errorMessage(error)}` });
+      errors.push({ source: dir, message: `cannot read directory: ${fileErrorMessage(error)}` });
       return;
     }
     entries.sort((a, b) => a.name.localeCompare(b.name));
@@ -50,8 +57,7 @@ async function expandPaths(paths: string[], errors: InputError[]): Promise<strin
     try {
       info = await stat(given);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      errors.push({ source: given, message: code === 'ENOENT' ? 'no such file or directory' : errorMessage(error) });
+      errors.push({ source: given, message: fileErrorMessage(error) });
       continue;
     }
     if (info.isDirectory()) await walk(given);
@@ -226,8 +232,7 @@ export async function collectFiles(paths: string[]): Promise<FileCollection> {
     try {
       text = await readText(file);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      errors.push({ source: file, message: code === 'EACCES' ? 'permission denied' : errorMessage(error) });
+      errors.push({ source: file, message: fileErrorMessage(error) });
       continue;
     }
     const parsed = parseManifestText(file, text, locator);

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, writeFile, mkdir, chmod } from 'node:fs/promises';
+import { mkdtemp, writeFile, mkdir, chmod, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collectFiles, parseManifestText, MAX_EXPANDED_NODES } from '../../src/collect/files.js';
+import { collectFiles, parseManifestText, MAX_EXPANDED_NODES, MAX_FILE_BYTES } from '../../src/collect/files.js';
 import { SourceLocator, locateByIndentation, locateByParsing } from '../../src/collect/locate.js';
 
 const DEPLOYMENT = `# a comment before the first document
@@ -144,6 +144,9 @@ items:
     await writeFile(path.join(dir, 'nested', 'deeper', 'b.yml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n');
     await writeFile(path.join(dir, 'nested', 'README.md'), '# not a manifest');
     await writeFile(path.join(dir, 'nested', 'blob.yaml'), Buffer.from([0x00, 0x01, 0x02, 0x03]));
+    const huge = path.join(dir, 'huge.yaml');
+    await writeFile(huge, 'apiVersion: v1\n');
+    await truncate(huge, MAX_FILE_BYTES + 1024 * 1024); // sparse: costs no disk
     const locked = path.join(dir, 'locked.yaml');
     await writeFile(locked, 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: secret\n');
     await chmod(locked, 0);
@@ -152,6 +155,7 @@ items:
     const messages = result.coverage.errors.map((e) => `${path.basename(e.source)}: ${e.message}`);
     expect(messages).to.include('blob.yaml: binary file (contains NUL bytes), not a manifest');
     expect(messages).to.include('missing.yaml: no such file or directory');
+    expect(messages).to.include(`huge.yaml: file is 65 MiB, larger than the 64 MiB limit`);
     if (process.getuid?.() !== 0) expect(messages).to.include('locked.yaml: permission denied');
   });
 });
