@@ -1,0 +1,57 @@
+// One real Chromium (Debian's, driven by playwright-core) shared by every test file that renders
+// HTML; closed once after the whole run. The network is closed here, so background networking,
+// component updates and first-run work are switched off.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { REPO_ROOT } from './cli.js';
+
+export const CHROMIUM = process.env.KSCAN_CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots and other files CI keeps (git-ignored). */
+export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'test-artifacts');
+
+let launching: Promise<Browser> | undefined;
+
+export function browser(): Promise<Browser> {
+  launching ??= chromium.launch({
+    executablePath: CHROMIUM,
+    // --no-sandbox: Chromium refuses to run as root with its sandbox, and CI runs as root.
+    args: ['--disable-background-networking', '--disable-component-update', '--no-first-run', '--no-sandbox', '--disable-gpu'],
+  });
+  return launching;
+}
+
+// A root-level hook: registered once, when the first test file imports this module.
+after(async () => {
+  if (launching) await (await launching).close();
+});
+
+export interface OpenedPage {
+  page: Page;
+  consoleErrors: string[];
+  requests: string[];
+  dialogs: string[];
+}
+
+/** Opens a file in a fresh page, recording console errors, page errors, every request and any dialog (alert). */
+export async function openFile(file: string): Promise<OpenedPage> {
+  const context = await (await browser()).newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  const opened: OpenedPage = { page, consoleErrors: [], requests: [], dialogs: [] };
+  page.on('console', (message) => message.type() === 'error' && opened.consoleErrors.push(message.text()));
+  page.on('pageerror', (error) => opened.consoleErrors.push(String(error)));
+  page.on('request', (request) => opened.requests.push(request.url()));
+  page.on('dialog', (dialog) => {
+    opened.dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await page.goto(`file://${path.resolve(file)}`);
+  return opened;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, name);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
