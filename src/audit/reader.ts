@@ -1,0 +1,299 @@
+// Streams audit events out of files, gzip files, directories of rotated logs and standard input,
+// in constant memory: text is split into lines by hand over decoded chunks (faster than readline),
+// each line is parsed and unwrapped (src/audit/event.ts) and handed to a synchronous callback.
+// Bad lines are counted and the first few kept with their line numbers; nothing is fatal.
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { InputError } from '../model/types.js';
+import { errorMessage } from '../util/errors.js';
+import { unwrap, type AuditEvent } from './event.js';
+
+export interface ReadStats {
+  /** Files (or "-") read, in the order read. */
+  sources: string[];
+  lines: number;
+  events: number;
+  /** Lines that are not JSON. */
+  malformed: number;
+  /** JSON that is not an audit event of a supported version. */
+  unsupported: number;
+  /** The first few problems, with file and line; `problemCount` counts them all. */
+  problems: InputError[];
+  problemCount: number;
+}
+
+export interface ReadOptions {
+  /** Problems kept with their line numbers; default 10 (the rest are only counted). */
+  maxProblems?: number;
+  /** Standard input, for "-"; default process.stdin. */
+  stdin?: Readable;
+}
+
+export type EventHandler = (event: AuditEvent) => void;
+
+/** A line longer than this is dropped as malformed instead of being held in memory. */
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
+/** A pretty-printed JSON document (EventList, gcloud or CloudWatch export) is read whole up to this size. */
+const MAX_DOCUMENT_CHARS = 256 * 1024 * 1024;
+
+export function newStats(): ReadStats {
+  return { sources: [], lines: 0, events: 0, malformed: 0, unsupported: 0, problems: [], problemCount: 0 };
+}
+
+/** Reads every input in turn; directories expand to their files in rotation order (oldest first). */
+export async function readAuditLogs(inputs: string[], onEvent: EventHandler, options: ReadOptions = {}): Promise<ReadStats> {
+  const stats = newStats();
+  const reader = new LineParser(stats, onEvent, options.maxProblems ?? 10);
+  for (const input of inputs) {
+    if (input === '-') {
+      await reader.readStream('-', options.stdin ?? process.stdin);
+      continue;
+    }
+    let files: string[];
+    try {
+      files = (await stat(input)).isDirectory() ? await logFilesIn(input) : [input];
+    } catch (error) {
+      reader.problem(input, undefined, `cannot read: ${errorMessage(error)}`);
+      continue;
+    }
+    for (const file of files) await reader.readStream(file, createReadStream(file));
+  }
+  return stats;
+}
+
+/** Parses text line by line for one source after another; owns the bounded problem list. */
+export class LineParser {
+  constructor(private readonly stats: ReadStats, private readonly onEvent: EventHandler, private readonly maxProblems: number) {}
+
+  problem(source: string, line: number | undefined, message: string): void {
+    this.stats.problemCount++;
+    if (this.stats.problems.length < this.maxProblems) this.stats.problems.push({ source, ...(line ? { line } : {}), message, stage: 'collect' });
+  }
+
+  async readStream(source: string, raw: Readable): Promise<void> {
+    this.stats.sources.push(source);
+    let input: Readable;
+    try {
+      input = await maybeGunzip(raw);
+    } catch (error) {
+      this.problem(source, undefined, `cannot read: ${errorMessage(error)}`);
+      return;
+    }
+    const decoder = new StringDecoder('utf8');
+    const state: SourceState = { source, line: 0, pending: '', document: undefined, seenContent: false, skippingLongLine: false };
+    try {
+      for await (const chunk of input) this.feed(state, decoder.write(chunk as Buffer));
+      this.feed(state, decoder.end());
+    } catch (error) {
+      const message = errorMessage(error);
+      const truncated = /unexpected end of file/i.test(message);
+      this.problem(source, undefined, truncated ? `truncated gzip: the events before the cut were read` : `read failed after line ${state.line}: ${message}`);
+    }
+    this.finish(state);
+  }
+
+  /** Text that does not end with a newline is held until the next chunk or the end. */
+  private feed(state: SourceState, text: string): void {
+    if (!text) return;
+    if (state.document !== undefined) return this.appendDocument(state, text);
+    let start = 0;
+    let data = text;
+    if (state.pending) {
+      data = state.pending + text;
+      state.pending = '';
+    }
+    for (;;) {
+      const end = data.indexOf('\n', start);
+      if (end < 0) break;
+      this.line(state, data, start, end);
+      if (state.document !== undefined) return this.appendDocument(state, data.slice(end + 1));
+      start = end + 1;
+    }
+    if (start < data.length) {
+      if (data.length - start > MAX_LINE_CHARS) {
+        if (!state.skippingLongLine) this.malformed(state, state.line + 1, `line longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB skipped`);
+        state.skippingLongLine = true;
+      } else state.pending = data.slice(start);
+    }
+  }
+
+  private line(state: SourceState, data: string, start: number, end: number): void {
+    state.line++;
+    this.stats.lines++;
+    if (state.skippingLongLine) {
+      state.skippingLongLine = false;
+      return;
+    }
+    let text = data.slice(start, end);
+    if (!state.seenContent) {
+      const trimmed = text.trim();
+      if (!trimmed) return;
+      if (trimmed === '{' || trimmed.startsWith('[')) {
+        // A pretty-printed JSON document or a JSON array (gcloud, CloudWatch exports): read it whole.
+        state.document = trimmed + '\n';
+        state.documentLine = state.line;
+        return;
+      }
+    }
+    if (text.charCodeAt(0) !== 123 /* { */) {
+      text = text.trim();
+      if (!text) return;
+      // CloudWatch exports put a timestamp before the JSON.
+      const brace = text.indexOf(' {');
+      if (text.charCodeAt(0) !== 123 && brace > 0 && brace < 64) text = text.slice(brace + 1);
+    }
+    state.seenContent = true;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      this.malformed(state, state.line, `not JSON: ${errorMessage(error).slice(0, 120)}`);
+      return;
+    }
+    this.deliver(state, value, state.line);
+  }
+
+  private deliver(state: SourceState, value: unknown, line: number): void {
+    const result = unwrap(value);
+    if ('unsupported' in result) {
+      this.stats.unsupported++;
+      this.problem(state.source, line, result.unsupported);
+      return;
+    }
+    for (const event of result.events) {
+      this.stats.events++;
+      this.onEvent(event);
+    }
+  }
+
+  private malformed(state: SourceState, line: number, message: string): void {
+    this.stats.malformed++;
+    this.problem(state.source, line, message);
+  }
+
+  private appendDocument(state: SourceState, text: string): void {
+    if (state.document === undefined || state.documentTooLarge) return;
+    if (state.document.length + text.length > MAX_DOCUMENT_CHARS) {
+      state.documentTooLarge = true;
+      state.document = '';
+      return;
+    }
+    state.document += text;
+  }
+
+  private finish(state: SourceState): void {
+    if (state.document !== undefined) {
+      if (state.documentTooLarge) return this.malformed(state, state.documentLine ?? 1, `JSON document larger than ${MAX_DOCUMENT_CHARS / 1024 / 1024} MiB; write it as JSON lines instead`);
+      const text = state.document + state.pending;
+      state.line += text.split('\n').length - 1;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        return this.malformed(state, state.documentLine ?? 1, `neither JSON lines nor one JSON document: ${errorMessage(error).slice(0, 120)}`);
+      }
+      return this.deliver(state, value, state.documentLine ?? 1);
+    }
+    if (state.pending && !state.skippingLongLine) this.line(state, state.pending + '\n', 0, state.pending.length);
+    state.pending = '';
+  }
+}
+
+interface SourceState {
+  source: string;
+  line: number;
+  pending: string;
+  /** Set once the input turned out to be one pretty-printed JSON document. */
+  document: string | undefined;
+  documentLine?: number;
+  documentTooLarge?: boolean;
+  seenContent: boolean;
+  skippingLongLine: boolean;
+}
+
+/** Peeks at the first bytes: gzip (1f 8b) is decompressed whatever the file is called. */
+async function maybeGunzip(stream: Readable): Promise<Readable> {
+  const first = await firstChunk(stream);
+  if (!first) return stream;
+  stream.unshift(first);
+  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    const gunzip = createGunzip();
+    stream.on('error', (error) => gunzip.destroy(error));
+    return stream.pipe(gunzip);
+  }
+  return stream;
+}
+
+function firstChunk(stream: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const done = (value: Buffer | null) => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      resolve(value);
+    };
+    const onReadable = () => {
+      const chunk = stream.read() as Buffer | string | null;
+      if (chunk === null) return;
+      done(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    };
+    const onEnd = () => done(null);
+    const onError = (error: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      reject(error);
+    };
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotated logs: kube-apiserver (lumberjack) keeps audit.log and backups named
+// audit-2024-05-01T10-00-00.000.log[.gz]; logrotate keeps audit.log.1, audit.log.2.gz, ...
+
+const TIMESTAMP_BACKUP = /-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)(?=\.[^.]+$|$)/;
+const NUMBERED_BACKUP = /\.(\d+)$/;
+
+interface RotationKey {
+  stem: string;
+  /** 0: timestamped backup, 1: numbered backup, 2: the live file. */
+  rank: number;
+  order: string | number;
+}
+
+export function rotationKey(fileName: string): RotationKey {
+  const name = fileName.replace(/\.gz$/, '');
+  const numbered = NUMBERED_BACKUP.exec(name);
+  if (numbered) return { stem: name.slice(0, numbered.index), rank: 1, order: -Number(numbered[1]) };
+  const stamped = TIMESTAMP_BACKUP.exec(name);
+  if (stamped) return { stem: name.slice(0, stamped.index) + name.slice(stamped.index + stamped[0].length), rank: 0, order: stamped[1] };
+  return { stem: name, rank: 2, order: 0 };
+}
+
+export function compareRotation(a: string, b: string): number {
+  const ka = rotationKey(path.basename(a));
+  const kb = rotationKey(path.basename(b));
+  const stemA = path.join(path.dirname(a), ka.stem);
+  const stemB = path.join(path.dirname(b), kb.stem);
+  if (stemA !== stemB) return stemA < stemB ? -1 : 1;
+  if (ka.rank !== kb.rank) return ka.rank - kb.rank;
+  return typeof ka.order === 'number' && typeof kb.order === 'number' ? ka.order - kb.order : String(ka.order).localeCompare(String(kb.order));
+}
+
+/** Regular files under a directory (recursively, hidden ones left out), oldest rotation first. */
+export async function logFilesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await logFilesIn(full)));
+    else if (entry.isFile()) out.push(full);
+  }
+  return out.sort(compareRotation);
+}

@@ -1,0 +1,107 @@
+// Audit rules are checks with `match.auditEvents`: CEL over the event, with cheap pre-filters (verbs,
+// resources, API groups, response codes, namespaces) compiled into sets and tested before any CEL,
+// so the expressions run only on the few candidate events. A rule's `threshold` makes it stateful.
+import type { Check, AuditThreshold } from '../checks/loader.js';
+import { InputFailure } from '../util/errors.js';
+import type { AuditEvent } from './event.js';
+import { resourceKey } from './event.js';
+
+export interface AuditRule {
+  check: Check;
+  params: Record<string, unknown>;
+  verbs?: Set<string>;
+  resources?: Set<string>;
+  /** "*" in resources: any request on a resource (not a non-resource URL). */
+  anyResource: boolean;
+  apiGroups?: Set<string>;
+  codes?: Set<number>;
+  namespaces?: Set<string>;
+  excludeNamespaces?: Set<string>;
+  users?: Set<string>;
+  userPrefixes?: string[];
+  present?: string[];
+  threshold?: { count: number; windowMs: number; groupBy: AuditThreshold['groupBy'] };
+}
+
+export function isAuditRule(check: Check): boolean {
+  return Boolean(check.match.auditEvents);
+}
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(text.trim());
+  if (!match || Number(match[1]) <= 0) throw new InputFailure(`invalid duration "${text}" (use e.g. 30s, 5m, 1h)`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const setOf = <T>(values: T[] | undefined): Set<T> | undefined => (values?.length ? new Set(values) : undefined);
+
+/**
+ * Compiles the audit rules among the checks; `overrides` (rule id → params, from --rule-params)
+ * replace a rule's parameters key by key.
+ */
+export function compileAuditRules(checks: Check[], overrides: Record<string, Record<string, unknown>> = {}): AuditRule[] {
+  return checks.filter(isAuditRule).map((check) => {
+    const filters = check.match.auditEvents === true ? {} : check.match.auditEvents ?? {};
+    const resources = filters.resources ?? [];
+    return {
+      check,
+      params: { ...(check.params ?? {}), ...(overrides[check.id] ?? {}) },
+      verbs: setOf(filters.verbs),
+      resources: resources.includes('*') ? undefined : setOf(resources),
+      anyResource: resources.includes('*'),
+      apiGroups: setOf(filters.apiGroups),
+      codes: setOf(filters.codes),
+      namespaces: setOf(check.match.namespaces),
+      excludeNamespaces: setOf(check.match.excludeNamespaces),
+      ...userFilter(filters.users),
+      present: filters.present?.length ? filters.present : undefined,
+      threshold: check.threshold ? { count: check.threshold.count, windowMs: parseDuration(check.threshold.window), groupBy: check.threshold.groupBy } : undefined,
+    };
+  });
+}
+
+function userFilter(users: string[] | undefined): Pick<AuditRule, 'users' | 'userPrefixes'> {
+  if (!users?.length) return {};
+  const prefixes = users.filter((u) => u.endsWith('*')).map((u) => u.slice(0, -1));
+  return { users: new Set(users.filter((u) => !u.endsWith('*'))), userPrefixes: prefixes };
+}
+
+function userMatches(rule: AuditRule, user: string): boolean {
+  if (rule.users!.has(user)) return true;
+  for (const prefix of rule.userPrefixes ?? []) if (user.startsWith(prefix)) return true;
+  return false;
+}
+
+/** The pre-filter: true when the rule's CEL needs to look at the event. */
+export function isCandidate(rule: AuditRule, event: AuditEvent, verb: string, resource: string): boolean {
+  if (rule.verbs && !rule.verbs.has(verb)) return false;
+  if (rule.resources && !rule.resources.has(resource)) return false;
+  if (rule.anyResource && !event.objectRef?.resource) return false;
+  if (rule.apiGroups && !rule.apiGroups.has(event.objectRef?.apiGroup ?? '')) return false;
+  if (rule.codes && !rule.codes.has(event.responseStatus?.code ?? 0)) return false;
+  if (rule.namespaces && !rule.namespaces.has(event.objectRef?.namespace ?? '')) return false;
+  if (rule.excludeNamespaces && rule.excludeNamespaces.has(event.objectRef?.namespace ?? '')) return false;
+  if (rule.users && !userMatches(rule, event.user?.username ?? '')) return false;
+  if (rule.present) for (const field of rule.present) if ((event as Record<string, unknown>)[field] === undefined) return false;
+  return true;
+}
+
+/** The value of one threshold groupBy dimension. */
+export function groupValue(event: AuditEvent, dimension: AuditThreshold['groupBy'][number]): string {
+  switch (dimension) {
+    case 'user':
+      return event.user?.username ?? '';
+    case 'sourceIP':
+      return event.sourceIPs?.[0] ?? '';
+    case 'namespace':
+      return event.objectRef?.namespace ?? '';
+    case 'verb':
+      return event.verb ?? '';
+    case 'resource':
+      return resourceKey(event);
+    case 'userAgent':
+      return event.userAgent ?? '';
+  }
+}

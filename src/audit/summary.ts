@@ -1,0 +1,150 @@
+// Counters for the audit summary: time range, counts by verb, resource, user, source IP and
+// response code, denied requests by principal, and per-principal first/last seen. Every map is
+// capped so memory stays flat however many distinct values a log holds.
+import type { InputError } from '../model/types.js';
+import type { AuditEvent } from './event.js';
+
+/** The typed audit part of a scan result (ScanResult.audit); schemas/result.schema.json describes it. */
+export interface AuditReport {
+  sources: string[];
+  lines: number;
+  /** Events read (all stages). */
+  events: number;
+  /** Events analysed: one per request (ResponseComplete or Panic, or events without a stage). */
+  analysed: number;
+  /** RequestReceived / ResponseStarted stages, left out so that a request counts once. */
+  otherStages: number;
+  malformed: number;
+  unsupported: number;
+  /** Events whose time is earlier than an event read before them. */
+  outOfOrder: number;
+  problems: InputError[];
+  problemCount: number;
+  timeRange: { from: string; to: string } | null;
+  /** Distinct principals (users and service accounts). */
+  principals: number;
+  byVerb: AuditCount[];
+  byResource: AuditCount[];
+  byUser: AuditCount[];
+  bySourceIP: AuditCount[];
+  byResponseCode: AuditCount[];
+  /** 401 and 403 answers by principal. */
+  denied: AuditCount[];
+  topPrincipals: PrincipalSummary[];
+  /** Principals whose first event is the latest; with a baseline, only those the baseline never saw. */
+  firstSeen: PrincipalSummary[];
+  rules: { id: string; candidates: number; matched: number; findings: number }[];
+  baseline?: { file: string; learnedFrom: { from: string; to: string }; principals: number; newPrincipals: number };
+  /** Rates against the period the baseline was learned from. */
+  comparison?: { metric: string; previousPerHour: number; currentPerHour: number; changePercent: number | null }[];
+}
+
+export interface AuditCount {
+  key: string;
+  count: number;
+}
+
+export interface PrincipalSummary {
+  user: string;
+  events: number;
+  denied: number;
+  firstSeen: string;
+  lastSeen: string;
+  isNew?: boolean;
+}
+
+const MAX_KEYS = 5000;
+const OTHER = '(other values)';
+const MAX_PRINCIPALS = 20_000;
+
+/** A counter that folds values past its capacity into one "(other values)" bucket. */
+export class CappedCounter {
+  readonly counts = new Map<string, number>();
+  constructor(private readonly capacity = MAX_KEYS) {}
+
+  add(key: string, by = 1): void {
+    const current = this.counts.get(key);
+    if (current !== undefined) this.counts.set(key, current + by);
+    else if (this.counts.size < this.capacity) this.counts.set(key, by);
+    else this.counts.set(OTHER, (this.counts.get(OTHER) ?? 0) + by);
+  }
+
+  top(n: number): AuditCount[] {
+    return [...this.counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)).slice(0, n);
+  }
+}
+
+interface PrincipalStats {
+  events: number;
+  denied: number;
+  first: string;
+  last: string;
+}
+
+export class AuditSummary {
+  readonly verbs = new CappedCounter();
+  readonly resources = new CappedCounter();
+  readonly users = new CappedCounter();
+  readonly sourceIPs = new CappedCounter();
+  readonly codes = new CappedCounter();
+  readonly denied = new CappedCounter();
+  readonly principals = new Map<string, PrincipalStats>();
+  from: string | undefined;
+  to: string | undefined;
+  /** Latest time seen so far, for out-of-order detection. */
+  private latest = '';
+  outOfOrder = 0;
+
+  add(event: AuditEvent, time: string | undefined, user: string, verb: string, resource: string): void {
+    const code = event.responseStatus?.code ?? 0;
+    const sourceIP = event.sourceIPs?.[0] ?? '(none)';
+    this.verbs.add(verb);
+    this.resources.add(resource);
+    this.users.add(user);
+    this.sourceIPs.add(sourceIP);
+    this.codes.add(code ? String(code) : '(none)');
+    const denied = code === 401 || code === 403;
+    if (denied) this.denied.add(user);
+    if (time) {
+      if (this.from === undefined || time < this.from) this.from = time;
+      if (this.to === undefined || time > this.to) this.to = time;
+      if (time < this.latest && Date.parse(time) < Date.parse(this.latest)) this.outOfOrder++;
+      else this.latest = time;
+    }
+    const stats = this.principals.get(user);
+    if (stats) {
+      stats.events++;
+      if (denied) stats.denied++;
+      if (time && time < stats.first) stats.first = time;
+      if (time && time > stats.last) stats.last = time;
+    } else if (this.principals.size < MAX_PRINCIPALS) {
+      this.principals.set(user, { events: 1, denied: denied ? 1 : 0, first: time ?? '', last: time ?? '' });
+    }
+  }
+
+  topPrincipals(n: number): PrincipalSummary[] {
+    return [...this.principals]
+      .sort((a, b) => b[1].events - a[1].events || a[0].localeCompare(b[0]))
+      .slice(0, n)
+      .map(([user, s]) => principalSummary(user, s));
+  }
+
+  /** The principals that appeared last (or, with `isKnown`, the ones the baseline does not know). */
+  firstSeen(n: number, isKnown?: (user: string) => boolean): PrincipalSummary[] {
+    return [...this.principals]
+      .filter(([user]) => !isKnown || !isKnown(user))
+      .sort((a, b) => b[1].first.localeCompare(a[1].first) || a[0].localeCompare(b[0]))
+      .slice(0, n)
+      .map(([user, s]) => ({ ...principalSummary(user, s), ...(isKnown ? { isNew: true } : {}) }));
+  }
+}
+
+function principalSummary(user: string, s: PrincipalStats): PrincipalSummary {
+  return { user, events: s.events, denied: s.denied, firstSeen: s.first, lastSeen: s.last };
+}
+
+/** Hours between two RFC 3339 times, at least one minute so that rates stay finite. */
+export function hoursBetween(from: string | undefined, to: string | undefined): number {
+  if (!from || !to) return 1 / 60;
+  return Math.max(Date.parse(to) - Date.parse(from), 60_000) / 3_600_000;
+}

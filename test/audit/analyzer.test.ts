@@ -1,0 +1,92 @@
+// Rules, thresholds, stages and baselines over events built in the test, with the real built-in rules.
+import { expect } from 'chai';
+import { loadChecks, type Check } from '../../src/checks/loader.js';
+import { AuditAnalyzer } from '../../src/audit/analyzer.js';
+import { compileAuditRules } from '../../src/audit/rules.js';
+import { BaselineLearner, NoveltyDetector, observe } from '../../src/audit/baseline.js';
+import { newStats } from '../../src/audit/reader.js';
+import { resourceKey, type AuditEvent } from '../../src/audit/event.js';
+import { ipInCidrs } from '../../src/util/cidr.js';
+
+const at = (second: number) => new Date(Date.UTC(2026, 10, 20, 10, 0, 0) + second * 1000).toISOString();
+const denied = (second: number, user = 'mallory'): AuditEvent => ({
+  kind: 'Event', apiVersion: 'audit.k8s.io/v1', stage: 'ResponseComplete', auditID: `d${second}`, verb: 'list', user: { username: user },
+  objectRef: { resource: 'secrets', namespace: 'default', apiVersion: 'v1' }, responseStatus: { code: 403 }, sourceIPs: ['198.51.100.9'], requestReceivedTimestamp: at(second),
+});
+
+describe('audit analyzer', () => {
+  let checks: Check[];
+  before(async () => {
+    checks = (await loadChecks()).checks;
+  });
+  const analyzer = (ids: string[], extra: Partial<ConstructorParameters<typeof AuditAnalyzer>[0]> = {}) =>
+    new AuditAnalyzer({ rules: compileAuditRules(checks.filter((c) => ids.includes(c.id))), ...extra });
+
+  it('alerts once per threshold window, and again in a later window', () => {
+    const alerts: string[] = [];
+    const a = analyzer(['KS-AUD-014'], { onAlert: (f) => alerts.push(f.evidence!.timestamp) });
+    for (let i = 0; i < 80; i++) a.add(denied(i * 5)); // 80 denials, 5 s apart, for 6.5 min: 20 by 95 s, then again when the quiet window ends
+    for (let i = 0; i < 19; i++) a.add(denied(4000 + i, 'patient')); // 19: below the threshold
+    expect(alerts).to.deep.equal([at(95), at(395)]);
+    const findings = a.findings();
+    expect(findings).to.have.length(1);
+    expect(findings[0].object).to.deep.include({ kind: 'User', name: 'mallory' });
+    expect(findings[0].evidence).to.deep.include({ count: 2, lastTimestamp: at(395), responseCode: 403, sourceIP: '198.51.100.9' });
+  });
+
+  it('analyses each request once: RequestReceived and ResponseStarted stages are counted apart', () => {
+    const a = analyzer(['KS-AUD-001']);
+    const exec = (stage: string): AuditEvent => ({ stage, auditID: 'x', verb: 'create', user: { username: 'bob' }, objectRef: { resource: 'pods', subresource: 'exec', namespace: 'shop', name: 'web-0' }, responseStatus: { code: 101 }, requestReceivedTimestamp: at(1) });
+    for (const stage of ['RequestReceived', 'ResponseStarted', 'ResponseComplete']) a.add(exec(stage));
+    expect(a.analysed).to.equal(1);
+    expect(a.otherStages).to.equal(2);
+    const [finding] = a.findings();
+    expect(finding.object).to.deep.include({ kind: 'Pod', namespace: 'shop', name: 'web-0' });
+    expect(finding.message).to.equal('bob ran exec in pod shop/web-0');
+  });
+
+  it('counts out-of-order events and tolerates events without times or users', () => {
+    const a = analyzer(['KS-AUD-014']);
+    a.add(denied(10));
+    a.add(denied(5));
+    a.add({ verb: 'get' });
+    const report = a.report(newStats());
+    expect(report.outOfOrder).to.equal(1);
+    expect(report.analysed).to.equal(3);
+    expect(report.byUser.map((c) => c.key)).to.include('(unknown)');
+    expect(report.timeRange).to.deep.equal({ from: at(5), to: at(10) });
+  });
+
+  it('learns a baseline and flags what a principal never did, and rates against the learning period', () => {
+    const learner = new BaselineLearner();
+    const routine = (second: number): AuditEvent => ({ stage: 'ResponseComplete', verb: 'get', user: { username: 'system:serviceaccount:shop:web' }, objectRef: { resource: 'configmaps', namespace: 'shop', name: 'settings' }, sourceIPs: ['10.244.1.5'], userAgent: 'app/1.0', responseStatus: { code: 200 }, requestReceivedTimestamp: at(second) });
+    for (let i = 0; i < 100; i++) {
+      const e = routine(i * 36);
+      learner.add(observe(e, e.user!.username!, e.verb!, resourceKey(e), e.requestReceivedTimestamp), 200);
+    }
+    const profile = learner.profile({ from: at(0), to: at(3600), sources: ['learn.log'] });
+    expect(profile.principals['system:serviceaccount:shop:web'].actions).to.deep.equal(['get configmaps']);
+    const a = new AuditAnalyzer({ rules: [], baseline: { file: 'profile.json', detector: new NoveltyDetector(profile) } });
+    a.add(routine(10));
+    a.add({ ...routine(20), verb: 'list', objectRef: { resource: 'secrets', namespace: 'payments' }, sourceIPs: ['198.51.100.7'], userAgent: 'kubectl/v1.30.0' });
+    a.add({ ...routine(30), user: { username: 'stranger' } });
+    const byCheck = new Map(a.findings().map((f) => [f.checkId, f]));
+    expect([...byCheck.keys()].sort()).to.deep.equal(['KS-AUD-101', 'KS-AUD-102', 'KS-AUD-103', 'KS-AUD-104', 'KS-AUD-105']);
+    expect(byCheck.get('KS-AUD-102')!.message).to.contain('list secrets');
+    expect(byCheck.get('KS-AUD-101')!.object).to.deep.include({ kind: 'User', name: 'stranger' });
+    const report = a.report(newStats());
+    expect(report.baseline).to.deep.include({ principals: 1, newPrincipals: 1 });
+    expect(report.firstSeen.map((p) => p.user)).to.deep.equal(['stranger']);
+    const events = report.comparison!.find((c) => c.metric === 'events')!;
+    expect(events.previousPerHour).to.equal(100);
+    expect(events.currentPerHour).to.equal(180); // 3 requests over the one-minute minimum span
+  });
+
+  it('matches IPv4 and IPv6 addresses against CIDRs', () => {
+    expect(ipInCidrs('10.244.3.7', ['10.244.0.0/16'])).to.equal(true);
+    expect(ipInCidrs('10.245.0.1', ['10.244.0.0/16'])).to.equal(false);
+    expect(ipInCidrs('2001:db8::7', ['2001:db8::/32'])).to.equal(true);
+    expect(ipInCidrs('::1', ['127.0.0.0/8'])).to.equal(false);
+    expect(ipInCidrs('not-an-ip', ['0.0.0.0/0'])).to.equal(false);
+  });
+});
