@@ -20,6 +20,17 @@ export interface EngineResult {
   errors: InputError[];
   /** Objects each check was evaluated on. */
   evaluated: Map<string, number>;
+  /** The same per namespace ("" for cluster-scoped objects): check id → namespace → objects. */
+  evaluatedByNamespace: Map<string, Map<string, number>>;
+  /** Wall time each check took over the whole inventory, in milliseconds (for --profile). */
+  durations: Map<string, number>;
+}
+
+/** The `inventory` CEL variable: every kind in the inventory → its objects, built once per run. */
+export function inventoryVariable(inventory: Inventory): Record<string, unknown[]> {
+  const byKind: Record<string, unknown[]> = {};
+  for (const { object } of inventory.items) (byKind[object.kind] ??= []).push(object);
+  return byKind;
 }
 
 interface Element {
@@ -93,7 +104,12 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
   const findings: Finding[] = [];
   const errors: InputError[] = [];
   const evaluated = new Map<string, number>();
+  const evaluatedByNamespace = new Map<string, Map<string, number>>();
+  const durations = new Map<string, number>();
+  const byKind = inventoryVariable(inventory);
   for (const check of checks) {
+    const checkStarted = performance.now();
+    const perNamespace = new Map<string, number>();
     let errorCount = 0;
     let count = 0;
     for (const { object, source } of candidates(check, inventory)) {
@@ -103,11 +119,15 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
         podSpec: view?.spec ?? null,
         podMeta: view ? podMetadataOf(object, view.path) : null,
         namespaceObject: inventory.namespace(object.metadata?.namespace) ?? {},
+        inventory: byKind,
       };
       const started = performance.now();
       try {
         if (check.compiled.when && check.compiled.when(context) !== true) continue;
         count++;
+        // A Namespace counts towards itself, so per-namespace scores see checks on Namespace objects.
+        const namespace = object.metadata?.namespace ?? (object.kind === 'Namespace' ? (object.metadata?.name ?? '') : '');
+        perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + 1);
         const elements = elementsOf(check, object, view?.path, view?.spec);
         for (const element of elements ?? [{ value: undefined, path: undefined }]) {
           const elementContext = elements ? { ...context, item: element.value } : context;
@@ -132,6 +152,8 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
     }
     if (errorCount > MAX_ERRORS_PER_CHECK) errors.push({ source: check.id, message: `${errorCount - MAX_ERRORS_PER_CHECK} more evaluation errors not shown`, stage: 'evaluate' });
     evaluated.set(check.id, count);
+    evaluatedByNamespace.set(check.id, perNamespace);
+    durations.set(check.id, performance.now() - checkStarted);
   }
-  return { findings, errors, evaluated };
+  return { findings, errors, evaluated, evaluatedByNamespace, durations };
 }

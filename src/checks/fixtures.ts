@@ -9,6 +9,8 @@ import { SourceLocator } from '../collect/locate.js';
 import { runChecks } from './engine.js';
 import type { Check } from './loader.js';
 import { WORKLOAD_KINDS } from '../inventory/podspec.js';
+import { deriveObjects } from '../inventory/derive.js';
+import { runAuditFixture } from '../audit/fixtures.js';
 
 /** Annotation on a fail-fixture document listing the exact finding paths it must produce. */
 export const EXPECT_ANNOTATION = 'kscan.io/test-expect';
@@ -30,12 +32,14 @@ async function runFixture(check: Check, kind: 'pass' | 'fail', file: string): Pr
   const locator = new SourceLocator();
   const parsed = parseManifestText(file, await readFile(file, 'utf8'), locator);
   for (const error of parsed.errors) problems.push(`${error.line ? `line ${error.line}: ` : ''}${error.message}`);
-  const { findings, errors } = runChecks(new Inventory(parsed.objects), [check], locator);
+  // Derived objects (a ControlPlaneComponent from a kube-apiserver Pod) count as documents of their own.
+  const objects = [...parsed.objects, ...deriveObjects(parsed.objects)];
+  const { findings, errors } = runChecks(new Inventory(objects), [check], locator);
   for (const error of errors) problems.push(`${error.source}: ${error.message}`);
   const byDocument = new Map<CollectedObject, string[]>();
-  for (const item of parsed.objects) byDocument.set(item, []);
+  for (const item of objects) byDocument.set(item, []);
   for (const finding of findings) {
-    const item = parsed.objects.find((o) => o.object.kind === finding.object.kind && o.object.metadata.name === finding.object.name && o.object.metadata.namespace === finding.object.namespace);
+    const item = objects.find((o) => o.object.kind === finding.object.kind && o.object.metadata.name === finding.object.name && o.object.metadata.namespace === finding.object.namespace);
     if (item) byDocument.get(item)!.push(finding.path);
   }
   for (const [item, paths] of byDocument) {
@@ -51,7 +55,7 @@ async function runFixture(check: Check, kind: 'pass' | 'fail', file: string): Pr
       }
     }
   }
-  if (!parsed.objects.some((item) => applies(check, item.object.kind))) problems.push(`fixture holds no object the check applies to, so it proves nothing`);
+  if (!objects.some((item) => applies(check, item.object.kind))) problems.push(`fixture holds no object the check applies to, so it proves nothing`);
   return { checkId: check.id, fixture: kind, file, ok: problems.length === 0, problems };
 }
 
@@ -60,8 +64,8 @@ export async function testChecks(checks: Check[]): Promise<FixtureOutcome[]> {
   for (const check of checks) {
     for (const kind of ['pass', 'fail'] as const) {
       const file = check.fixtures[kind];
-      if (file) outcomes.push(await runFixture(check, kind, file));
-      else outcomes.push({ checkId: check.id, fixture: kind, file: check.file.replace(/\.ya?ml$/, `.${kind}.yaml`), ok: false, problems: [`check has no ${kind} fixture`] });
+      if (file) outcomes.push(check.match.auditEvents ? await runAuditFixture(check, kind, file) : await runFixture(check, kind, file));
+      else outcomes.push({ checkId: check.id, fixture: kind, file: check.file.replace(/\.ya?ml$/, `.${kind}.${check.match.auditEvents ? 'jsonl' : 'yaml'}`), ok: false, problems: [`check has no ${kind} fixture`] });
     }
   }
   return outcomes;
@@ -75,8 +79,8 @@ export async function orphanFixtures(dirs: string[], checks: Check[]): Promise<F
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (/\.(pass|fail)\.yaml$/.test(entry.name) && !claimed.has(full)) {
-        out.push({ checkId: entry.name.replace(/\.(pass|fail)\.yaml$/, ''), fixture: 'orphan', file: full, ok: false, problems: ['fixture has no check beside it'] });
+      else if (/\.(pass|fail)\.(yaml|jsonl)$/.test(entry.name) && !claimed.has(full)) {
+        out.push({ checkId: entry.name.replace(/\.(pass|fail)\.(yaml|jsonl)$/, ''), fixture: 'orphan', file: full, ok: false, problems: ['fixture has no check beside it'] });
       }
     }
   }

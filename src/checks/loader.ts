@@ -19,7 +19,7 @@ export interface CheckDefinition {
   description?: string;
   severity: Severity;
   category: string;
-  match: { workloads?: boolean; kinds?: string[]; namespaces?: string[]; excludeNamespaces?: string[] };
+  match: { workloads?: boolean; kinds?: string[]; namespaces?: string[]; excludeNamespaces?: string[]; auditEvents?: true | AuditEventMatch };
   when?: string;
   forEach?: string;
   assert: string;
@@ -29,12 +29,40 @@ export interface CheckDefinition {
   remediation: string;
   controls?: FrameworkControls;
   references?: string[];
+  /** Kinds the check reads through the `inventory` variable besides those it matches. */
+  reads?: string[];
+  /** Audit rules: alert when `count` failing events share the groupBy key within `window`. */
+  threshold?: AuditThreshold;
+  /** Audit rules: values the expressions see as `params` (allowlists, CIDRs), overridable per run. */
+  params?: Record<string, unknown>;
+}
+
+/** Cheap pre-filters of an audit rule, applied before any CEL: every list given must contain the event's value. */
+export interface AuditEventMatch {
+  verbs?: string[];
+  /** RBAC-style: "pods", "pods/exec", "*" for any. */
+  resources?: string[];
+  apiGroups?: string[];
+  /** Response codes, e.g. [401, 403]. */
+  codes?: number[];
+  /** Usernames; a trailing * matches a prefix ("system:serviceaccount:*"). */
+  users?: string[];
+  /** Top-level event fields that must be present, e.g. impersonatedUser. */
+  present?: string[];
+}
+
+export interface AuditThreshold {
+  count: number;
+  /** Duration such as 30s, 5m, 1h. */
+  window: string;
+  groupBy: ('user' | 'sourceIP' | 'namespace' | 'verb' | 'resource' | 'userAgent')[];
 }
 
 export interface Check extends CheckDefinition {
   file: string;
   controls: FrameworkControls;
   compiled: { assert: CompiledExpression; when?: CompiledExpression; message?: CompiledExpression };
+  /** Audit rules' fixtures are JSON lines of audit events: <id>.pass.jsonl and <id>.fail.jsonl. */
   fixtures: { pass?: string; fail?: string };
 }
 
@@ -62,12 +90,16 @@ function describeSchemaError(error: ErrorObject): string {
   return `${where} ${error.message ?? 'is invalid'}`;
 }
 
-async function listYamlFiles(dir: string): Promise<string[]> {
+/** Framework catalogues (checks/frameworks/) are data of their own, not checks. */
+const FRAMEWORKS_SUBDIR = 'frameworks';
+
+async function listYamlFiles(dir: string, top = true): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listYamlFiles(full)));
+    if (entry.isDirectory() && top && entry.name === FRAMEWORKS_SUBDIR) continue;
+    if (entry.isDirectory()) out.push(...(await listYamlFiles(full, false)));
     else if (/\.ya?ml$/.test(entry.name)) out.push(full);
   }
   return out;
@@ -89,7 +121,8 @@ export async function loadCheckFile(file: string): Promise<Check> {
   const validate = await schemaValidator();
   if (!validate(raw)) throw new Error((validate.errors ?? []).map(describeSchemaError).join('; '));
   const definition = raw as CheckDefinition;
-  if (!definition.match.workloads && !definition.match.kinds?.length) throw new Error('match: needs workloads: true or a list of kinds');
+  if (!definition.match.workloads && !definition.match.kinds?.length && !definition.match.auditEvents) throw new Error('match: needs workloads: true, a list of kinds, or auditEvents');
+  if (definition.threshold && !definition.match.auditEvents) throw new Error('threshold: only audit rules (match.auditEvents) can have one');
   const compile = (field: 'assert' | 'when' | 'messageExpression', source: string): CompiledExpression => {
     try {
       return compileExpression(source);
@@ -100,7 +133,7 @@ export async function loadCheckFile(file: string): Promise<Check> {
   const base = file.replace(/\.ya?ml$/, '');
   const fixtures: Check['fixtures'] = {};
   for (const kind of ['pass', 'fail'] as const) {
-    const candidate = base + FIXTURE_SUFFIXES[kind];
+    const candidate = base + (definition.match.auditEvents ? FIXTURE_SUFFIXES[kind].replace('.yaml', '.jsonl') : FIXTURE_SUFFIXES[kind]);
     if (await readFile(candidate).then(() => true, () => false)) fixtures[kind] = candidate;
   }
   return {

@@ -14,7 +14,25 @@ export const scanFlags = {
   format: Flags.string({ char: 'f', description: `Report formats, comma-separated (${Object.keys(FORMATS).join(', ')}).`, default: 'text' }),
   output: Flags.string({ char: 'o', description: 'Write the report to this file instead of standard output (one format).', exclusive: ['output-dir'] }),
   'output-dir': Flags.string({ description: 'Write one file per format into this directory, named after the scan; the summary still goes to standard output.' }),
-  framework: Flags.string({ description: 'Only run checks mapped to this framework (repeatable).', options: frameworkIds(), multiple: true }),
+  framework: Flags.string({ description: 'Only run checks mapped to this framework and score only it (repeatable; default: run every check and score every framework).', options: frameworkIds(), multiple: true }),
   'fail-on': Flags.string({ description: 'Exit with code 1 when a finding has this severity or worse.', options: [...SEVERITIES, 'none'], default: 'none' }),
   'checks-dir': Flags.string({ description: 'Directory of custom checks to load as well as the built-in ones (repeatable).', multiple: true }),
+  profile: Flags.boolean({ description: 'Print each check\'s evaluation time, slowest first, to standard error (and durationMs per check in JSON).' }),
+  history: Flags.string({ description: 'Record the scan in this SQLite file and report the trend against the previous scan of the same target; "default" is <user data dir>/kscan/history.sqlite.', env: 'KSCAN_HISTORY' }),
+};
+
+/** Image analysis: where scan results come from, how trivy runs, and the views' inputs (src/images). */
+export const imageFlags = {
+  'image-results': Flags.string({ description: 'Directory or file of trivy JSON reports and CycloneDX SBOMs to use instead of running trivy (repeatable).', multiple: true }),
+  trivy: Flags.string({ description: 'Path to the trivy binary.', default: 'trivy' }),
+  'trivy-timeout': Flags.integer({ description: 'Seconds before one trivy scan is stopped and the image reported as not scanned.', default: 300, min: 1 }),
+  'trivy-concurrency': Flags.integer({ description: 'Images scanned by trivy at the same time.', default: 4, min: 1 }),
+  'trivy-scanners': Flags.string({ description: 'trivy --scanners value.', default: 'vuln' }),
+  'offline-scan': Flags.boolean({ description: 'Pass --offline-scan to trivy.' }),
+  'skip-db-update': Flags.boolean({ description: 'Pass --skip-db-update to trivy.' }),
+  'skip-java-db-update': Flags.boolean({ description: 'Pass --skip-java-db-update to trivy.' }),
+  'cache-dir': Flags.string({ description: 'Pass --cache-dir to trivy.' }),
+  'base-catalogue': Flags.string({ description: 'YAML/JSON catalogue of known base images (name → DiffIDs) for lineage.' }),
+  'ignore-file': Flags.string({ description: 'YAML/JSON list of accepted vulnerabilities, each with id, reason and expires (YYYY-MM-DD).' }),
+  'latest-only': Flags.boolean({ description: 'Keep only the newest tag of each image repository.' }),
 };

@@ -5,6 +5,7 @@ import type { Severity } from '../model/types.js';
 import { SEVERITY_RANK } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { FORMATS } from '../report/formats.js';
+import { renderText } from '../report/text.js';
 import { EXIT } from './base.js';
 import { InputFailure } from '../util/errors.js';
 
@@ -22,7 +23,7 @@ export function reportStem(result: ScanResult): string {
   return `kscan-${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'scan'}`;
 }
 
-async function writeFileIn(file: string, text: string): Promise<void> {
+async function writeFileIn(file: string, text: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   await writeFile(file, text);
 }
@@ -37,19 +38,20 @@ export async function writeReports(result: ScanResult, formats: string[], output
     const written: string[] = [];
     for (const format of formats) {
       const file = path.join(outputDir, `${reportStem(result)}.${FORMATS[format].extension}`);
-      await writeFileIn(file, FORMATS[format].render(result, { color: false }));
+      await writeFileIn(file, await FORMATS[format].render(result, { color: false }));
       written.push(file);
     }
-    process.stdout.write(FORMATS.text.render(result, { color: colorTerminal }));
+    process.stdout.write(renderText(result, { color: colorTerminal }));
     return written;
   }
   if (formats.length > 1) throw new InputFailure('several formats need --output-dir');
   const [format] = formats;
   if (output) {
-    await writeFileIn(output, FORMATS[format].render(result, { color: false }));
+    await writeFileIn(output, await FORMATS[format].render(result, { color: false }));
     return [output];
   }
-  process.stdout.write(FORMATS[format].render(result, { color: format === 'text' && colorTerminal }));
+  if (format === 'pdf' && process.stdout.isTTY) throw new InputFailure('a PDF is binary: write it with --output or --output-dir');
+  process.stdout.write(await FORMATS[format].render(result, { color: format === 'text' && colorTerminal }));
   return [];
 }
 

@@ -4,6 +4,9 @@ import type { Locator } from '../checks/engine.js';
 import { scan, type ScanExtension } from '../scan/scan.js';
 import type { ScanTarget } from '../scan/result.js';
 import { exitCode, parseFormats, writeReports } from './output.js';
+import { complianceExtension } from '../score/compliance.js';
+import { renderProfile } from '../report/profile.js';
+import { recordScan, resolveHistoryFile } from '../history/store.js';
 
 export interface ScanFlagValues {
   format: string;
@@ -12,6 +15,8 @@ export interface ScanFlagValues {
   framework?: string[];
   'fail-on': string;
   'checks-dir'?: string[];
+  profile?: boolean;
+  history?: string;
 }
 
 export interface ScanRunOptions {
@@ -22,7 +27,13 @@ export interface ScanRunOptions {
 
 export async function scanAndReport(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<number> {
   const formats = parseFormats(flags.format);
-  const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], ...options });
+  // Compliance scoring always runs (last): with no --framework it scores every framework.
+  const extensions = [...(options.extensions ?? []), complianceExtension()];
+  const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], ...options, extensions, profile: flags.profile });
+  // Timings go to standard error so they never mix with a report on standard output.
+  if (flags.profile) process.stderr.write(renderProfile(result));
+  // Recorded after the scan is complete, so the trend compares final findings and scores.
+  if (flags.history) result.history = recordScan(resolveHistoryFile(flags.history), result);
   const written = await writeReports(result, formats, flags.output, flags['output-dir']);
   for (const file of written) process.stderr.write(`kscan: wrote ${file}\n`);
   const summaryOnStdout = Boolean(flags['output-dir']) || (!flags.output && formats[0] === 'text');

@@ -5,6 +5,9 @@ import type { ClusterInfo, Collection, CollectedObject, Coverage, InputError, K8
 import { redactSecret } from './snapshot.js';
 import { ApiStatusError, TransportError, describe, fatal, isRetryable, makeClient, type Client, type ClientOptions } from './kube/client.js';
 import { InputFailure } from '../util/errors.js';
+import { guessPlatform } from './platform.js';
+
+export { guessPlatform };
 import { loadKubeConfig, type LoadKubeConfigOptions } from './kube/kubeconfig.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -94,26 +97,6 @@ async function discover(client: Client, kc: KubeConfig, concurrency: number): Pr
   return { ...(version.gitVersion ? { serverVersion: version.gitVersion } : {}), groups, resources, errors };
 }
 
-/** Best guess of the distribution from the version string, API groups and nodes; undefined when unknown. */
-export function guessPlatform(gitVersion: string | undefined, groups: string[], nodes: K8sObject[] = []): string | undefined {
-  const v = gitVersion ?? '';
-  if (/-eks-/.test(v)) return 'eks';
-  if (/-gke\./.test(v)) return 'gke';
-  if (/\+k3s/.test(v)) return 'k3s';
-  if (/\+rke2/.test(v)) return 'rke2';
-  if (groups.includes('config.openshift.io') || groups.includes('route.openshift.io')) return 'openshift';
-  for (const node of nodes) {
-    const labels = node.metadata.labels ?? {};
-    const providerID = String((node.spec as { providerID?: string } | undefined)?.providerID ?? '');
-    if (labels['kubernetes.azure.com/cluster'] || providerID.startsWith('azure://')) return 'aks';
-    if (labels['eks.amazonaws.com/nodegroup'] || providerID.startsWith('aws://')) return 'eks';
-    if (labels['cloud.google.com/gke-nodepool'] || providerID.startsWith('gce://')) return 'gke';
-    if (labels['minikube.k8s.io/name']) return 'minikube';
-    if (providerID.startsWith('kind://')) return 'kind';
-    if (providerID.startsWith('k3s://')) return 'k3s';
-  }
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Listing

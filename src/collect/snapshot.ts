@@ -1,7 +1,9 @@
 // Snapshot: one on-disk format for the demo cluster, air-gapped audits and replays.
-// A directory (or the same packed as .tar.gz) with meta.json and objects/<group>_<version>_<Kind>.jsonl.
+// A directory (or the same packed as .tar.gz) with meta.json, objects/<group>_<version>_<Kind>.jsonl
+// and, when present, nodes/<node>.json (node evidence), images/ (trivy JSON or CycloneDX per image)
+// and audit/ (audit log samples, copied as they are).
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +11,8 @@ import * as tar from 'tar';
 import type { ClusterInfo, Collection, CollectedObject, Coverage, K8sObject } from '../model/types.js';
 import { InputFailure } from '../util/errors.js';
 import { KSCAN_VERSION } from '../util/version.js';
+import { addNodeEvidence } from './node-evidence-read.js';
+import { NODE_EVIDENCE_API_VERSION, NODE_EVIDENCE_KIND } from './node-evidence.js';
 
 export const SNAPSHOT_KIND = 'KscanSnapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -39,13 +43,23 @@ export function redactSecret(object: K8sObject): K8sObject {
   return rest as K8sObject;
 }
 
-export async function writeSnapshot(collection: Collection, out: string): Promise<void> {
+export interface SnapshotWriteOptions {
+  /** Audit log files or directories to keep in audit/, so the snapshot replays audit analysis too. */
+  audit?: string[];
+}
+
+export async function writeSnapshot(collection: Collection, out: string, options: SnapshotWriteOptions = {}): Promise<void> {
   const packed = out.endsWith('.tar.gz') || out.endsWith('.tgz');
   const dir = packed ? await mkdtemp(path.join(tmpdir(), 'kscan-snapshot-')) : out;
   try {
     await mkdir(path.join(dir, 'objects'), { recursive: true });
     const byFile = new Map<string, string[]>();
     for (const { object } of collection.objects) {
+      if (object.kind === NODE_EVIDENCE_KIND && object.apiVersion === NODE_EVIDENCE_API_VERSION) {
+        await mkdir(path.join(dir, 'nodes'), { recursive: true });
+        await writeFile(path.join(dir, 'nodes', `${object.metadata.name}.json`), JSON.stringify(object, null, 2) + '\n');
+        continue;
+      }
       const file = objectsFileName(object.apiVersion, object.kind);
       let lines = byFile.get(file);
       if (!lines) byFile.set(file, (lines = []));
@@ -61,9 +75,24 @@ export async function writeSnapshot(collection: Collection, out: string): Promis
       coverage: collection.coverage,
     };
     await writeFile(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    if (collection.images?.length) {
+      await mkdir(path.join(dir, 'images'), { recursive: true });
+      for (const { file, content } of collection.images) await writeFile(path.join(dir, 'images', path.basename(file)), content);
+    }
+    for (const source of options.audit ?? []) {
+      const info = await stat(source).catch(() => {
+        throw new InputFailure(`audit log not found: ${source}`);
+      });
+      const target = path.join(dir, 'audit', info.isDirectory() ? '' : path.basename(source));
+      await mkdir(path.join(dir, 'audit'), { recursive: true });
+      await cp(source, target, { recursive: true });
+    }
     if (packed) {
       await mkdir(path.dirname(path.resolve(out)), { recursive: true });
-      await tar.create({ gzip: true, file: out, cwd: dir, portable: true }, ['meta.json', 'objects']);
+      const present = async (part: string) => stat(path.join(dir, part)).then(() => true, () => false);
+      const parts = ['meta.json', 'objects'];
+      for (const part of ['nodes', 'images', 'audit']) if (await present(part)) parts.push(part);
+      await tar.create({ gzip: true, file: out, cwd: dir, portable: true }, parts);
     }
   } finally {
     if (packed) await rm(dir, { recursive: true, force: true });
@@ -120,5 +149,13 @@ async function readSnapshotDir(dir: string, displayName = dir): Promise<Collecti
       }
     }
   }
-  return { source: 'snapshot', cluster: meta.cluster, collectedAt: meta.collectedAt, objects, coverage };
+  const collection: Collection = { source: 'snapshot', cluster: meta.cluster, collectedAt: meta.collectedAt, objects, coverage };
+  // nodes/: node evidence documents from `kscan node`, one per node.
+  const nodesDir = path.join(dir, 'nodes');
+  if (await stat(nodesDir).then((s) => s.isDirectory(), () => false)) await addNodeEvidence(collection, nodesDir, path.join(displayName, 'nodes'));
+  // images/: trivy JSON or CycloneDX per image, kept as text; src/images parses them.
+  const imagesDir = path.join(dir, 'images');
+  const imageFiles = (await readdir(imagesDir).catch(() => [] as string[])).filter((f) => /\.(json|cdx)$/i.test(f)).sort();
+  if (imageFiles.length) collection.images = await Promise.all(imageFiles.map(async (f) => ({ file: path.join(displayName, 'images', f), content: await readFile(path.join(imagesDir, f), 'utf8') })));
+  return collection;
 }

@@ -1,10 +1,17 @@
 import { Flags } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
-import { connectionFlags, scanFlags } from '../cli/flags.js';
+import { connectionFlags, imageFlags, scanFlags } from '../cli/flags.js';
 import { scanAndReport } from '../cli/run-scan.js';
 import { collectionProgress } from '../cli/progress.js';
 import { collectLive } from '../collect/live.js';
 import { readSnapshot } from '../collect/snapshot.js';
+import { addNodeEvidence } from '../collect/node-evidence-read.js';
+import { imageScanExtension } from '../images/pipeline.js';
+import { imagePipelineOptions } from '../images/cli.js';
+import { auditExtension, readRuleParams } from '../audit/analyze.js';
+import { snapshotAudit } from '../audit/snapshot.js';
+import { auditFlags } from '../audit/cli.js';
+import { rbacExtension } from '../rbac/report.js';
 
 export default class Cluster extends KscanCommand {
   static override summary = 'Scan a live cluster, or a snapshot of one, against the checks.';
@@ -13,11 +20,20 @@ export default class Cluster extends KscanCommand {
     '<%= config.bin %> cluster --snapshot fixtures/demo',
     '<%= config.bin %> cluster --context prod --framework pss-restricted --fail-on high',
     '<%= config.bin %> cluster --format json --output result.json',
+    '<%= config.bin %> cluster --node-evidence node-evidence/ --framework cis',
+    '<%= config.bin %> cluster --images --skip-db-update --fail-on critical',
+    '<%= config.bin %> cluster --image-results trivy-reports/ --ignore-file accepted-cves.yaml',
+    '<%= config.bin %> cluster --audit /var/log/kubernetes/audit/ --baseline profile.json',
   ];
   static override flags = {
     ...connectionFlags,
     snapshot: Flags.string({ description: 'Scan a snapshot (directory or .tar.gz from `kscan snapshot`) instead of a live cluster.', exclusive: ['kubeconfig', 'context', 'in-cluster'] }),
+    'node-evidence': Flags.string({ description: 'Directory of node evidence documents from `kscan node` (one <node>.json per node) for the CIS node checks.' }),
     ...scanFlags,
+    images: Flags.boolean({ description: 'Include image analysis: scan every running image with trivy unless results come from --image-results or the snapshot\'s images/ (which are included automatically).' }),
+    ...imageFlags,
+    audit: Flags.string({ description: 'Audit log files or directories to analyse with the scan (repeatable; - for standard input). A snapshot\'s audit/ directory is included automatically.', multiple: true }),
+    ...auditFlags,
   };
 
   async run(): Promise<void> {
@@ -26,8 +42,22 @@ export default class Cluster extends KscanCommand {
     const collection = flags.snapshot
       ? await readSnapshot(flags.snapshot)
       : await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], onProgress: collectionProgress(flags.format === 'text' || Boolean(flags['output-dir'])) });
+    if (flags['node-evidence']) await addNodeEvidence(collection, flags['node-evidence']);
     const name = collection.cluster?.name ?? 'unknown';
     const target = { type: flags.snapshot ? ('snapshot' as const) : ('cluster' as const), name, cluster: collection.cluster };
-    this.exit(await scanAndReport(collection, target, flags, { startedAt, extensions: [] }));
+    const extensions = [];
+    // A snapshot's images/ results are analyzed without asking; trivy runs only when nothing else was given.
+    const imageResultsGiven = Boolean(flags['image-results']?.length || collection.images?.length);
+    if (flags.images || imageResultsGiven) extensions.push(imageScanExtension(imagePipelineOptions(flags, flags.images && !imageResultsGiven)));
+    const fromSnapshot = flags.snapshot ? await snapshotAudit(flags.snapshot) : undefined;
+    const auditInputs = [...(flags.audit ?? []), ...(fromSnapshot?.dir ? [fromSnapshot.dir] : [])];
+    if (auditInputs.length) extensions.push(auditExtension(auditInputs, { baseline: flags.baseline, ruleParams: await readRuleParams(flags['rule-params']) }));
+    // Effective permissions, risky workloads; with audit logs, which risky permissions were used.
+    extensions.push(rbacExtension({ audit: auditInputs }));
+    try {
+      this.exit(await scanAndReport(collection, target, flags, { startedAt, extensions }));
+    } finally {
+      await fromSnapshot?.cleanup();
+    }
   }
 }

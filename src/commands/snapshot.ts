@@ -7,17 +7,18 @@ import { writeSnapshot } from '../collect/snapshot.js';
 
 export default class Snapshot extends KscanCommand {
   static override summary = 'Save what kscan collects from a live cluster, to scan later or elsewhere.';
-  static override description = 'Writes a snapshot directory, or a single .tar.gz when --out ends in .tar.gz or .tgz: meta.json (cluster, version, coverage) and one JSON-lines file per kind. Secrets are collected as metadata only. `kscan cluster --snapshot <out>` gives the same findings as scanning the cluster.';
-  static override examples = ['<%= config.bin %> snapshot --out prod-2026-11-25.tar.gz', '<%= config.bin %> snapshot --context staging --out snapshots/staging'];
+  static override description = 'Writes a snapshot directory, or a single .tar.gz when --out ends in .tar.gz or .tgz: meta.json (cluster, version, coverage), one JSON-lines file per kind and, with --audit, the audit logs given. Secrets are collected as metadata only. `kscan cluster --snapshot <out>` gives the same findings as scanning the cluster.';
+  static override examples = ['<%= config.bin %> snapshot --out prod-2026-11-25.tar.gz', '<%= config.bin %> snapshot --context staging --out snapshots/staging', '<%= config.bin %> snapshot --out audit-2026-q4.tar.gz --audit /var/log/kubernetes/audit/'];
   static override flags = {
     ...connectionFlags,
     out: Flags.string({ description: 'Directory, or .tar.gz file, to write.', required: true }),
+    audit: Flags.string({ description: 'Audit log files or directories to keep in the snapshot (audit/), so `kscan cluster --snapshot` replays their analysis too (repeatable).', multiple: true }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Snapshot);
     const collection = await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], onProgress: collectionProgress(true) });
-    await writeSnapshot(collection, flags.out);
+    await writeSnapshot(collection, flags.out, { audit: flags.audit });
     const notCollected = collection.coverage.kinds.filter((k) => k.status === 'forbidden' || k.status === 'failed');
     process.stderr.write(`kscan: wrote ${collection.objects.length} objects of ${collection.coverage.kinds.length - notCollected.length} kinds from ${collection.cluster?.name ?? 'the cluster'} to ${flags.out}${notCollected.length ? `; not collected: ${notCollected.map((k) => `${k.kind} (${k.status})`).join(', ')}` : ''}\n`);
   }

@@ -107,6 +107,8 @@ export interface Collection {
   collectedAt: string;
   objects: CollectedObject[];
   coverage: Coverage;
+  /** Image scan results (trivy JSON / CycloneDX) found beside the objects, e.g. a snapshot's images/. */
+  images?: { file: string; content: string }[];
 }
 
 export interface CollectedObject {
@@ -132,4 +134,22 @@ export interface Finding {
   message: string;
   remediation: string;
   controls: FrameworkControls;
+  /** What was observed, for findings from events rather than objects (audit log rules). */
+  evidence?: FindingEvidence;
+}
+
+/** The audit event behind a finding; never request or response bodies, so no secret value. */
+export interface FindingEvidence {
+  timestamp: string;
+  auditID?: string;
+  user: string;
+  verb: string;
+  /** resource[/subresource] namespace/name the event touched, e.g. "pods/exec default/web-0". */
+  object: string;
+  sourceIP?: string;
+  userAgent?: string;
+  responseCode?: number;
+  /** Matching events folded into this finding (same rule, object and principal), and the last one's time. */
+  count?: number;
+  lastTimestamp?: string;
 }

@@ -4,6 +4,8 @@ import type { Finding, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { terminalSafe } from './sanitize.js';
+import { renderComplianceText } from './compliance-text.js';
+import { renderSectionsText } from './sections-text.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -19,6 +21,13 @@ function objectLabel(finding: Finding): string {
 }
 
 function where(finding: Finding): string {
+  const e = finding.evidence;
+  if (e) {
+    const code = e.responseCode ? ` → ${e.responseCode}` : '';
+    const from = e.sourceIP ? ` from ${e.sourceIP}` : '';
+    const repeated = e.count && e.count > 1 ? `, ${e.count} times until ${e.lastTimestamp ?? e.timestamp}` : '';
+    return `${e.timestamp} ${e.user} ${e.verb} ${e.object}${code}${from}${e.auditID ? `, auditID ${e.auditID}` : ''}${repeated}`;
+  }
   return finding.location ? `${finding.location.file}:${finding.location.line}:${finding.location.column}` : finding.path;
 }
 
@@ -75,6 +84,7 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
   }
   if (!result.findings.length) out.push(paint('32', 'No findings.'), '');
   else out.push(...mostAffected(result.findings), '');
+  out.push(...renderComplianceText(result.compliance, paint));
 
   const notCollected = result.coverage.kinds.filter((kind) => kind.status === 'forbidden' || kind.status === 'failed');
   if (notCollected.length) {
@@ -82,6 +92,7 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
     for (const kind of notCollected) out.push(`  ${kind.kind}${kind.group ? '.' + kind.group : ''}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
     out.push('');
   }
+  out.push(...renderSectionsText(result.sections, paint));
   const problems = [...result.coverage.errors, ...result.errors];
   if (problems.length) {
     out.push(paint('33', `Input problems (${problems.length}):`));

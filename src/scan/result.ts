@@ -1,6 +1,9 @@
 // The canonical, versioned scan result: what `--format json` writes and every other report reads.
 // schemas/result.schema.json describes it; bump RESULT_SCHEMA_VERSION on incompatible changes.
 import type { ClusterInfo, Coverage, Finding, FrameworkControls, InputError, Severity } from '../model/types.js';
+import type { AuditReport } from '../audit/summary.js';
+import type { RbacReport } from '../rbac/report.js';
+import type { ImagesResult } from '../images/section.js';
 
 export const RESULT_SCHEMA_VERSION = '1.0';
 
@@ -14,10 +17,15 @@ export interface CheckSummary {
   evaluated: number;
   /** Findings it produced. */
   failed: number;
+  /** Evaluation time over the whole inventory, in milliseconds; only with --profile. */
+  durationMs?: number;
+  /** What the check is about and how to fix what it finds (for rule help in SARIF and reports). */
+  description?: string;
+  remediation?: string;
 }
 
 export interface ScanTarget {
-  type: 'cluster' | 'snapshot' | 'manifests';
+  type: 'cluster' | 'snapshot' | 'manifests' | 'audit';
   name: string;
   cluster?: ClusterInfo;
   paths?: string[];
@@ -49,6 +57,14 @@ export interface ScanResult {
   compliance?: FrameworkResult[];
   /** Feature sections (images, RBAC, audit, ...) in a form every report renders. */
   sections?: ReportSection[];
+  /** Image inventory, lineage and vulnerability risk (kscan cluster --images, or a snapshot with images/). */
+  images?: ImagesResult;
+  /** Audit log analysis (kscan audit, kscan cluster --audit): summary, rule statistics, baseline comparison. */
+  audit?: AuditReport;
+  /** RBAC analysis: subjects ranked by power, paths to risky permissions, privileged workloads with powerful service accounts. */
+  rbac?: RbacReport;
+  /** Trend against earlier scans of the same target, when the scan was recorded with --history. */
+  history?: HistoryTrend;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +86,10 @@ export interface ControlResult {
   checks: string[];
   /** Findings counted against it. */
   findings: number;
+  /** Distinct objects with findings against it (fail only). */
+  objects?: number;
+  /** What the control is about: cluster, namespace (also scored per namespace), node or control-plane. */
+  scope?: 'cluster' | 'namespace' | 'node' | 'control-plane';
   /** Why it is manual, not applicable, not evaluated or the provider's; for manual, what to check. */
   reason?: string;
 }
@@ -106,4 +126,33 @@ export interface ReportSection {
   summary?: string;
   figures?: { label: string; value: string | number; severity?: Severity }[];
   tables?: { title: string; columns: string[]; rows: (string | number)[][]; note?: string }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scan history (src/history/): filled in when a scan is recorded with --history.
+
+/** One recorded scan, as the trend charts need it. */
+export interface HistoryPoint {
+  scannedAt: string;
+  findings: number;
+  bySeverity: Record<Severity, number>;
+  /** Score percent per framework id (null when nothing was decided). */
+  scores: Record<string, number | null>;
+}
+
+export interface HistoryTrend {
+  /** Identity of the target that scans are compared under, e.g. "cluster:prod-eu1". */
+  target: string;
+  /** The previous recorded scan of the same target; absent on the first recorded scan. */
+  previous?: HistoryPoint;
+  /** Fingerprints of findings that the previous scan did not have. */
+  newFingerprints: string[];
+  /** Findings of the previous scan that are gone now. */
+  resolved: { fingerprint: string; checkId: string; title: string; severity: Severity; object: string }[];
+  /** Findings present in both scans. */
+  stillOpen: number;
+  /** Score change per framework since the previous scan (percentage points). */
+  scoreChanges: { framework: string; title: string; previous: number | null; current: number | null; change: number | null }[];
+  /** Recorded scans of the target, oldest first, ending with this one (at most the last 30). */
+  series: HistoryPoint[];
 }

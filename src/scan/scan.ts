@@ -1,9 +1,10 @@
 // Glue between stages: collection → inventory → checks → findings → result.
-import type { Collection, Finding, KindCoverage, Severity } from '../model/types.js';
+import type { Collection, Finding, InputError, KindCoverage, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import { Inventory } from '../inventory/inventory.js';
+import { deriveObjects, derivedCoverage } from '../inventory/derive.js';
 import { loadChecks, type Check } from '../checks/loader.js';
-import { runChecks, type Locator } from '../checks/engine.js';
+import { runChecks, type EngineResult, type Locator } from '../checks/engine.js';
 import { checkInFrameworks, resolveFrameworks } from '../checks/frameworks.js';
 import { compareFindings, dedupeFindings } from '../findings/finding.js';
 import { splitApiVersion } from '../collect/snapshot.js';
@@ -17,6 +18,8 @@ export interface ScanOptions {
   locator?: Locator;
   startedAt?: Date;
   extensions?: ScanExtension[];
+  /** Record each check's evaluation time in result.checks[].durationMs (--profile). */
+  profile?: boolean;
 }
 
 export function selectChecks(checks: Check[], frameworks: string[]): Check[] {
@@ -42,6 +45,8 @@ export function kindsRead(collection: Collection): KindCoverage[] {
  */
 export interface ScanExtension {
   name: string;
+  /** Run after every other extension, e.g. compliance scoring, which must see all findings. */
+  last?: boolean;
   run(context: ScanContext): Promise<void> | void;
 }
 
@@ -54,6 +59,8 @@ export interface ScanContext {
   findings: Finding[];
   /** The result being built: extensions set their optional sections on it. */
   result: ScanResult;
+  /** Objects each check was evaluated on, in all and per namespace. */
+  evaluation: Pick<EngineResult, 'evaluated' | 'evaluatedByNamespace'>;
 }
 
 export async function scan(collection: Collection, options: ScanOptions): Promise<ScanResult> {
@@ -61,8 +68,13 @@ export async function scan(collection: Collection, options: ScanOptions): Promis
   const frameworks = resolveFrameworks(options.frameworks ?? []);
   const loaded = await loadChecks(options.checksDirs ?? []);
   const checks = selectChecks(loaded.checks, frameworks);
-  const inventory = new Inventory(collection.objects);
-  const engine = runChecks(inventory, checks, options.locator);
+  // Synthetic objects (ControlPlaneComponent from static pods, src/inventory/derive.ts) join the inventory.
+  const derived = deriveObjects(collection.objects);
+  const inventory = new Inventory(derived.length ? [...collection.objects, ...derived] : collection.objects);
+  const coverageKinds = [...(collection.coverage.kinds.length ? collection.coverage.kinds : kindsRead(collection)), ...derivedCoverage(collection, derived)];
+  const { runnable, skipped } = withReadableKinds(checks, coverageKinds);
+  const engine = runChecks(inventory, runnable, options.locator);
+  engine.errors.push(...skipped);
   const result: ScanResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     kscanVersion: KSCAN_VERSION,
@@ -76,15 +88,16 @@ export async function scan(collection: Collection, options: ScanOptions): Promis
     },
     summary: { objects: inventory.size, checks: checks.length, findings: 0, bySeverity: emptySeverityCounts() },
     coverage: {
-      kinds: collection.coverage.kinds.length ? collection.coverage.kinds : kindsRead(collection),
+      kinds: coverageKinds,
       errors: collection.coverage.errors,
     },
     checks: [],
     findings: [],
     errors: [...loaded.errors, ...engine.errors],
   };
-  const context: ScanContext = { collection, inventory, checks, frameworks, findings: engine.findings, result };
-  for (const extension of options.extensions ?? []) await extension.run(context);
+  const context: ScanContext = { collection, inventory, checks, frameworks, findings: engine.findings, result, evaluation: engine };
+  const extensions = options.extensions ?? [];
+  for (const extension of [...extensions.filter((e) => !e.last), ...extensions.filter((e) => e.last)]) await extension.run(context);
 
   const findings = dedupeFindings(context.findings).sort(compareFindings);
   const failedByCheck = new Map<string, number>();
@@ -94,19 +107,42 @@ export async function scan(collection: Collection, options: ScanOptions): Promis
   }
   result.findings = findings;
   result.summary.findings = findings.length;
-  result.checks = checks.map((check) => ({
+  // Audit rules apply to audit logs: listed only when the audit extension ran them (and alone for `kscan audit`).
+  const applied = checks.filter((check) => (check.match.auditEvents ? Boolean(result.audit) : options.target.type !== 'audit'));
+  result.summary.checks = applied.length;
+  result.checks = applied.map((check) => ({
     id: check.id,
     title: check.title,
     severity: check.severity,
     category: check.category,
     controls: check.controls,
+    ...(check.description ? { description: check.description } : {}),
+    remediation: check.remediation,
     evaluated: engine.evaluated.get(check.id) ?? 0,
     failed: failedByCheck.get(check.id) ?? 0,
+    ...(options.profile ? { durationMs: Math.round((engine.durations.get(check.id) ?? 0) * 1000) / 1000 } : {}),
   }));
   const finishedAt = new Date();
   result.scan.finishedAt = finishedAt.toISOString();
   result.scan.durationMs = finishedAt.getTime() - startedAt.getTime();
   return result;
+}
+
+/**
+ * A check that reads other kinds through `inventory` (its `reads`) would report false findings when
+ * one of them could not be collected ("no NetworkPolicy" when NetworkPolicies were forbidden): such
+ * checks are skipped, said so, and the controls they decide come out not evaluated.
+ */
+export function withReadableKinds(checks: Check[], coverage: KindCoverage[]): { runnable: Check[]; skipped: InputError[] } {
+  const uncollected = new Map(coverage.filter((kind) => kind.status !== 'collected').map((kind) => [kind.kind, kind.status]));
+  const runnable: Check[] = [];
+  const skipped: InputError[] = [];
+  for (const check of checks) {
+    const missing = (check.reads ?? []).filter((kind) => uncollected.has(kind));
+    if (missing.length) skipped.push({ source: check.id, message: `not run: it reads ${missing.map((kind) => `${kind} (${uncollected.get(kind)})`).join(', ')}, which could not be collected`, stage: 'evaluate' });
+    else runnable.push(check);
+  }
+  return { runnable, skipped };
 }
 
 function emptySeverityCounts(): Record<Severity, number> {

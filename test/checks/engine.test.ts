@@ -65,7 +65,7 @@ describe('check engine', () => {
       [`id: X-012\n${BASE}match: { kinds: [Pod] }\nassert: "object.metadata.name.matches('(a+)+$')"\n`, /backtrack catastrophically/],
       [`id: X-013\n${BASE}match: { kinds: [Pod] }\nassert: "true"\nseverity_typo: high\n`, /unknown field "severity_typo"/],
       [`id: X-014\ntitle: T\nseverity: urgent\ncategory: custom\nremediation: Fix it now.\nmessage: m\nmatch: { kinds: [Pod] }\nassert: "true"\n`, /severity: must be one of critical, high, medium, low, info/],
-      [`id: X-015\n${BASE}match: {}\nassert: "true"\n`, /needs workloads: true or a list of kinds/],
+      [`id: X-015\n${BASE}match: {}\nassert: "true"\n`, /needs workloads: true, a list of kinds, or auditEvents/],
     ];
     for (const [yaml, pattern] of cases) {
       let message = '';

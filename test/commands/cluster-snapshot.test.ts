@@ -57,7 +57,7 @@ describe('kscan cluster --snapshot', () => {
     const secret = collection.objects.find((o) => o.object.kind === 'Secret')!;
     (secret.object as Record<string, unknown>).data = { token: Buffer.from('s3cr3t-demo-token').toString('base64') };
     const archive = path.join(await mkdtemp(path.join(tmpdir(), 'kscan-snap-')), 'demo.tar.gz');
-    await writeSnapshot(collection, archive);
+    await writeSnapshot(collection, archive, { audit: [path.join(DEMO, 'audit')] });
     const reread = await readSnapshot(archive);
     expect(reread.objects).to.have.length(collection.objects.length);
     expect(JSON.stringify(reread.objects)).not.to.contain(Buffer.from('s3cr3t-demo-token').toString('base64'));
