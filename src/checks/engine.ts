@@ -107,12 +107,11 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
   const evaluatedByNamespace = new Map<string, Map<string, number>>();
   const durations = new Map<string, number>();
   const byKind = inventoryVariable(inventory);
-  for (const check of checks) {
-    const checkStarted = performance.now();
-    const perNamespace = new Map<string, number>();
-    let errorCount = 0;
-    let count = 0;
-    for (const { object, source } of candidates(check, inventory)) {
+  // Every check sees the same context for an object: build it once per object, not once per check.
+  const contexts = new Map<K8sObject, { context: CelContext; view: ReturnType<typeof podSpecOf> }>();
+  const contextOf = (object: K8sObject) => {
+    let entry = contexts.get(object);
+    if (!entry) {
       const view = podSpecOf(object);
       const context: CelContext = {
         object,
@@ -121,6 +120,17 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
         namespaceObject: inventory.namespace(object.metadata?.namespace) ?? {},
         inventory: byKind,
       };
+      contexts.set(object, (entry = { context, view }));
+    }
+    return entry;
+  };
+  for (const check of checks) {
+    const checkStarted = performance.now();
+    const perNamespace = new Map<string, number>();
+    let errorCount = 0;
+    let count = 0;
+    for (const { object, source } of candidates(check, inventory)) {
+      const { context, view } = contextOf(object);
       const started = performance.now();
       try {
         if (check.compiled.when && check.compiled.when(context) !== true) continue;
