@@ -7,6 +7,7 @@ import type { ScanResult } from '../scan/result.js';
 import { FORMATS } from '../report/formats.js';
 import { renderText } from '../report/text.js';
 import { EXIT } from './base.js';
+import { writeStdout } from './stdout.js';
 import { InputFailure } from '../util/errors.js';
 
 /** Parses --format: a comma-separated list of registered formats. */
@@ -41,7 +42,7 @@ export async function writeReports(result: ScanResult, formats: string[], output
       await writeFileIn(file, await FORMATS[format].render(result, { color: false }));
       written.push(file);
     }
-    process.stdout.write(renderText(result, { color: colorTerminal }));
+    await writeStdout(renderText(result, { color: colorTerminal }));
     return written;
   }
   if (formats.length > 1) throw new InputFailure('several formats need --output-dir');
@@ -51,15 +52,18 @@ export async function writeReports(result: ScanResult, formats: string[], output
     return [output];
   }
   if (format === 'pdf' && process.stdout.isTTY) throw new InputFailure('a PDF is binary: write it with --output or --output-dir');
-  process.stdout.write(await FORMATS[format].render(result, { color: format === 'text' && colorTerminal }));
+  await writeStdout(await FORMATS[format].render(result, { color: format === 'text' && colorTerminal }));
   return [];
 }
 
-/** 2 when nothing usable was read or a check failed to load, 1 when a finding reaches --fail-on, else 0. */
+/** 2 when nothing usable was read or a check failed to load, 1 when a (new, with --baseline) finding reaches --fail-on, else 0. */
 export function exitCode(result: ScanResult, failOn: string): number {
   if (result.summary.objects === 0 && result.coverage.errors.length > 0) return EXIT.usage;
   if (result.errors.some((error) => error.stage === 'load')) return EXIT.usage;
   if (failOn === 'none') return EXIT.clean;
   const threshold = SEVERITY_RANK[failOn as Severity];
-  return result.findings.some((finding) => SEVERITY_RANK[finding.severity] >= threshold) ? EXIT.findings : EXIT.clean;
+  // With a baseline, only what this change introduced can fail the gate.
+  const fresh = result.baseline ? new Set(result.baseline.newFingerprints) : undefined;
+  const gated = fresh ? result.findings.filter((finding) => fresh.has(finding.fingerprint)) : result.findings;
+  return gated.some((finding) => SEVERITY_RANK[finding.severity] >= threshold) ? EXIT.findings : EXIT.clean;
 }

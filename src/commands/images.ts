@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { writeStdout } from '../cli/stdout.js';
 import { KscanCommand } from '../cli/base.js';
 import { connectionFlags, imageFlags } from '../cli/flags.js';
 import { collectLive } from '../collect/live.js';
@@ -50,7 +51,7 @@ export default class Images extends KscanCommand {
     const problems = [...collection.coverage.errors, ...errors];
     if (flags.format === 'json') {
       const json = { ...imagesResult(analysis, flags.limit), ...(zombies ? { zombies } : {}), errors: problems };
-      process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+      await writeStdout(JSON.stringify(json, null, 2) + '\n');
     } else {
       const out: string[] = [];
       if (flags.cve) out.push(...cveView(analysis, flags.cve));
@@ -63,7 +64,7 @@ export default class Images extends KscanCommand {
       } else out.push(...listView(analysis));
       if (zombies) out.push('', `Images in ${terminalSafe(flags['registry-list']!)} used by no workload (${zombies.length}):`, ...zombies.map((z) => `  ${terminalSafe(z)}`));
       if (problems.length) out.push('', `Input problems (${problems.length}):`, ...problems.map((p) => `  ${terminalSafe(p.source)}${p.line ? `:${p.line}` : ''}: ${terminalSafe(p.message)}`));
-      process.stdout.write(out.join('\n') + '\n');
+      await writeStdout(out.join('\n') + '\n');
     }
     // Problems go to stderr as well when stdout is JSON, so they are never missed.
     if (flags.format === 'json') for (const p of problems) process.stderr.write(`kscan: ${p.source}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);

@@ -1,3 +1,4 @@
+import { writeStdout } from '../../cli/stdout.js';
 import { Flags } from '@oclif/core';
 import { KscanCommand, EXIT } from '../../cli/base.js';
 import { scanFlags } from '../../cli/flags.js';
@@ -18,7 +19,7 @@ export default class ChecksList extends KscanCommand {
     const { flags } = await this.parse(ChecksList);
     const { checks, loadErrors } = await loadForCli(flags['checks-dir'], flags.framework);
     if (flags.json) {
-      process.stdout.write(JSON.stringify(checks.map(({ compiled: _c, fixtures: _f, ...check }) => check), null, 2) + '\n');
+      await writeStdout(JSON.stringify(checks.map(({ compiled: _c, fixtures: _f, ...check }) => check), null, 2) + '\n');
     } else {
       // With --framework, the last column is that framework's control ids; otherwise every mapping.
       const selected = resolveFrameworks(flags.framework ?? []).map(getFramework);

@@ -1,3 +1,4 @@
+import { writeStdout } from '../../cli/stdout.js';
 import { Flags } from '@oclif/core';
 import { KscanCommand, EXIT } from '../../cli/base.js';
 import { scanFlags } from '../../cli/flags.js';
@@ -18,7 +19,7 @@ export default class FrameworksList extends KscanCommand {
     const { checks, loadErrors } = await loadForCli(flags['checks-dir']);
     const mappings = [...loadFrameworks().values()].map((framework) => frameworkMapping(framework, checks));
     if (flags.json) {
-      process.stdout.write(JSON.stringify(mappings.map(({ controls, sections, ...rest }) => ({ ...rest, sections: sections.length, controls: controls.length })), null, 2) + '\n');
+      await writeStdout(JSON.stringify(mappings.map(({ controls, sections, ...rest }) => ({ ...rest, sections: sections.length, controls: controls.length })), null, 2) + '\n');
     } else {
       const rows = mappings.map((m) => [m.id, `${m.title} ${m.version}`, `${m.controls.length} controls`, `${m.mapped} decided by checks, ${m.controls.length - m.mapped} manual`]);
       const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));

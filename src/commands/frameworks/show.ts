@@ -1,3 +1,4 @@
+import { writeStdout } from '../../cli/stdout.js';
 import { Args, Flags } from '@oclif/core';
 import { KscanCommand, EXIT } from '../../cli/base.js';
 import { scanFlags } from '../../cli/flags.js';
@@ -20,7 +21,7 @@ export default class FrameworksShow extends KscanCommand {
     const { checks, loadErrors } = await loadForCli(flags['checks-dir']);
     const mapping = frameworkMapping(framework, checks);
     if (flags.json) {
-      process.stdout.write(JSON.stringify(mapping, null, 2) + '\n');
+      await writeStdout(JSON.stringify(mapping, null, 2) + '\n');
     } else {
       const out = [`${mapping.title} ${mapping.version} (${mapping.id}): ${mapping.controls.length} controls, ${mapping.mapped} decided by checks`];
       if (mapping.url) out.push(mapping.url);
@@ -29,7 +30,7 @@ export default class FrameworksShow extends KscanCommand {
         out.push('', `${section.id}  ${section.title}`);
         for (const control of mapping.controls.filter((c) => c.section === section.id)) out.push(...describeControl(control));
       }
-      process.stdout.write(out.join('\n') + '\n');
+      await writeStdout(out.join('\n') + '\n');
     }
     for (const error of loadErrors) process.stderr.write(`kscan: ${error}\n`);
     if (loadErrors.length) this.exit(EXIT.usage);
