@@ -7,6 +7,7 @@ import yaml from 'js-yaml';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FrameworkControls, InputError, Severity } from '../model/types.js';
 import { compileExpression, type CompiledExpression } from './cel.js';
+import { describeSchemaError } from '../util/schema-errors.js';
 import { errorMessage } from '../util/errors.js';
 
 export const BUILTIN_CHECKS_DIR = fileURLToPath(new URL('../../../checks', import.meta.url));
@@ -83,22 +84,15 @@ async function schemaValidator() {
   return validator;
 }
 
-function describeSchemaError(error: ErrorObject): string {
-  const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'check';
-  if (error.keyword === 'additionalProperties') return `${where}: unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
-  if (error.keyword === 'enum') return `${where}: must be one of ${(error.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
-  return `${where} ${error.message ?? 'is invalid'}`;
-}
-
-/** Framework catalogues (checks/frameworks/) are data of their own, not checks. */
-const FRAMEWORKS_SUBDIR = 'frameworks';
+/** Framework catalogues (checks/frameworks/) and exception packs (checks/exceptions/) are data of their own, not checks. */
+const DATA_SUBDIRS = new Set(['frameworks', 'exceptions']);
 
 async function listYamlFiles(dir: string, top = true): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && top && entry.name === FRAMEWORKS_SUBDIR) continue;
+    if (entry.isDirectory() && top && DATA_SUBDIRS.has(entry.name)) continue;
     if (entry.isDirectory()) out.push(...(await listYamlFiles(full, false)));
     else if (/\.ya?ml$/.test(entry.name)) out.push(full);
   }
@@ -119,7 +113,7 @@ export async function loadCheckFile(file: string): Promise<Check> {
     throw new Error(`invalid YAML${mark ? ` at line ${mark.line + 1}` : ''}: ${(error as { reason?: string }).reason ?? errorMessage(error)}`);
   }
   const validate = await schemaValidator();
-  if (!validate(raw)) throw new Error((validate.errors ?? []).map(describeSchemaError).join('; '));
+  if (!validate(raw)) throw new Error((validate.errors ?? []).map((error) => describeSchemaError(error, 'check')).join('; '));
   const definition = raw as CheckDefinition;
   if (!definition.match.workloads && !definition.match.kinds?.length && !definition.match.auditEvents) throw new Error('match: needs workloads: true, a list of kinds, or auditEvents');
   if (definition.threshold && !definition.match.auditEvents) throw new Error('threshold: only audit rules (match.auditEvents) can have one');

@@ -18,6 +18,9 @@ export const scanFlags = {
   'fail-on': Flags.string({ description: 'Exit with code 1 when a finding has this severity or worse.', options: [...SEVERITIES, 'none'], default: 'none' }),
   'checks-dir': Flags.string({ description: 'Directory of custom checks to load as well as the built-in ones (repeatable).', multiple: true }),
   profile: Flags.boolean({ description: 'Print each check\'s evaluation time, slowest first, to standard error (and durationMs per check in JSON).' }),
+  config: Flags.string({ description: 'Configuration file: defaults, severity overrides, exceptions (default: .kscan.yaml in the working directory, when present).', env: 'KSCAN_CONFIG' }),
+  baseline: Flags.string({ description: 'A previous result (--format json): report new, unchanged and resolved findings, and apply --fail-on to new findings only.' }),
+  'default-exceptions': Flags.boolean({ description: 'Apply kscan\'s exception packs for well-known system components (checks/exceptions/); --no-default-exceptions reports everything.', default: true, allowNo: true }),
   history: Flags.string({ description: 'Record the scan in this SQLite file and report the trend against the previous scan of the same target; "default" is <user data dir>/kscan/history.sqlite.', env: 'KSCAN_HISTORY' }),
 };
 

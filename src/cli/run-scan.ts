@@ -7,6 +7,12 @@ import { exitCode, parseFormats, writeReports } from './output.js';
 import { complianceExtension } from '../score/compliance.js';
 import { renderProfile } from '../report/profile.js';
 import { recordScan, resolveHistoryFile } from '../history/store.js';
+import { readFile } from 'node:fs/promises';
+import type { LoadedConfig } from '../config/config.js';
+import { exceptionsExtension, loadExceptionPacks } from '../exceptions/exceptions.js';
+import { diffFindings, findingRecord } from '../findings/diff.js';
+import { readResultFile } from '../report/load.js';
+import { InputFailure } from '../util/errors.js';
 
 export interface ScanFlagValues {
   format: string;
@@ -17,19 +23,32 @@ export interface ScanFlagValues {
   'checks-dir'?: string[];
   profile?: boolean;
   history?: string;
+  baseline?: string;
+  'default-exceptions'?: boolean;
 }
 
 export interface ScanRunOptions {
   locator?: Locator;
   startedAt?: Date;
   extensions?: ScanExtension[];
+  /** The config file, when one was read (src/config): severity overrides, exceptions, warnings. */
+  config?: LoadedConfig;
 }
 
 export async function scanAndReport(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<number> {
   const formats = parseFormats(flags.format);
-  // Compliance scoring always runs (last): with no --framework it scores every framework.
-  const extensions = [...(options.extensions ?? []), complianceExtension()];
-  const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], ...options, extensions, profile: flags.profile });
+  const config = options.config?.config;
+  // Read before scanning, so a bad baseline fails fast with exit code 2.
+  const baseline = flags.baseline ? readResultFile(await readFile(flags.baseline, 'utf8').catch(() => {
+    throw new InputFailure(`baseline not found: ${flags.baseline}`);
+  }), flags.baseline) : undefined;
+  // Exceptions apply once every other stage has added its findings; compliance scoring always runs
+  // last (with no --framework it scores every framework), so suppressed findings fail no control.
+  const packs = flags['default-exceptions'] === false ? [] : await loadExceptionPacks();
+  const extensions = [...(options.extensions ?? []), exceptionsExtension({ rules: config?.exceptions ?? [], packs }), complianceExtension()];
+  const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], ...options, extensions, profile: flags.profile, severityOverrides: config?.severity });
+  result.errors.unshift(...(options.config?.warnings ?? []));
+  if (baseline) result.baseline = { file: flags.baseline!, scannedAt: baseline.scan.startedAt, ...diffFindings(baseline.findings.map(findingRecord), result.findings) };
   // Timings go to standard error so they never mix with a report on standard output.
   if (flags.profile) process.stderr.write(renderProfile(result));
   // Recorded after the scan is complete, so the trend compares final findings and scores.

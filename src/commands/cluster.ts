@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
 import { connectionFlags, imageFlags, scanFlags } from '../cli/flags.js';
 import { scanAndReport } from '../cli/run-scan.js';
+import { withConfig } from '../config/apply.js';
 import { collectionProgress } from '../cli/progress.js';
 import { collectLive } from '../collect/live.js';
 import { readSnapshot } from '../collect/snapshot.js';
@@ -23,7 +24,7 @@ export default class Cluster extends KscanCommand {
     '<%= config.bin %> cluster --node-evidence node-evidence/ --framework cis',
     '<%= config.bin %> cluster --images --skip-db-update --fail-on critical',
     '<%= config.bin %> cluster --image-results trivy-reports/ --ignore-file accepted-cves.yaml',
-    '<%= config.bin %> cluster --audit /var/log/kubernetes/audit/ --baseline profile.json',
+    '<%= config.bin %> cluster --audit /var/log/kubernetes/audit/ --audit-baseline profile.json',
   ];
   static override flags = {
     ...connectionFlags,
@@ -37,7 +38,8 @@ export default class Cluster extends KscanCommand {
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Cluster);
+    const parsed = await this.parse(Cluster);
+    const { flags, config } = await withConfig(parsed.flags, parsed.metadata);
     const startedAt = new Date();
     const collection = flags.snapshot
       ? await readSnapshot(flags.snapshot)
@@ -51,11 +53,11 @@ export default class Cluster extends KscanCommand {
     if (flags.images || imageResultsGiven) extensions.push(imageScanExtension(imagePipelineOptions(flags, flags.images && !imageResultsGiven)));
     const fromSnapshot = flags.snapshot ? await snapshotAudit(flags.snapshot) : undefined;
     const auditInputs = [...(flags.audit ?? []), ...(fromSnapshot?.dir ? [fromSnapshot.dir] : [])];
-    if (auditInputs.length) extensions.push(auditExtension(auditInputs, { baseline: flags.baseline, ruleParams: await readRuleParams(flags['rule-params']) }));
+    if (auditInputs.length) extensions.push(auditExtension(auditInputs, { baseline: flags['audit-baseline'], ruleParams: await readRuleParams(flags['rule-params']) }));
     // Effective permissions, risky workloads; with audit logs, which risky permissions were used.
     extensions.push(rbacExtension({ audit: auditInputs }));
     try {
-      this.exit(await scanAndReport(collection, target, flags, { startedAt, extensions }));
+      this.exit(await scanAndReport(collection, target, flags, { startedAt, extensions, config }));
     } finally {
       await fromSnapshot?.cleanup();
     }

@@ -2,6 +2,7 @@ import { Args } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
 import { scanFlags } from '../cli/flags.js';
 import { scanAndReport } from '../cli/run-scan.js';
+import { withConfig } from '../config/apply.js';
 import { collectFiles } from '../collect/files.js';
 import { InputFailure } from '../util/errors.js';
 
@@ -18,13 +19,15 @@ export default class Manifests extends KscanCommand {
   static override flags = scanFlags;
 
   async run(): Promise<void> {
-    const { argv, flags } = await this.parse(Manifests);
+    const parsed = await this.parse(Manifests);
+    const { argv } = parsed;
+    const { flags, config } = await withConfig(parsed.flags, parsed.metadata);
     const paths = argv as string[];
     if (!paths.length) throw new InputFailure('give at least one file, directory or - for standard input');
     const startedAt = new Date();
     const collection = await collectFiles(paths);
     if (collection.files === 0 && collection.coverage.errors.length === 0) throw new InputFailure(`no .yaml, .yml or .json files found in ${paths.join(', ')}`);
-    const code = await scanAndReport(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt });
+    const code = await scanAndReport(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt, config });
     this.exit(code);
   }
 }

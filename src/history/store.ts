@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { Severity } from '../model/types.js';
 import type { HistoryPoint, HistoryTrend, ScanResult } from '../scan/result.js';
 import { emptyCounts, objectLabel } from '../report/common.js';
+import { diffFindings } from '../findings/diff.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
 
 const SCHEMA_VERSION = 1;
@@ -110,13 +111,7 @@ function trend(db: Database.Database, result: ScanResult, target: string, curren
   const previous = point(previousRow);
   history.previous = previous;
   const before = db.prepare<[number], FindingRow>('SELECT fingerprint, check_id, title, severity, object FROM findings WHERE scan_id = ?').all(previousRow.id);
-  const beforeSet = new Set(before.map((row) => row.fingerprint));
-  const now = new Set(result.findings.map((finding) => finding.fingerprint));
-  history.newFingerprints = result.findings.filter((finding) => !beforeSet.has(finding.fingerprint)).map((finding) => finding.fingerprint);
-  history.resolved = before
-    .filter((row) => !now.has(row.fingerprint))
-    .map((row) => ({ fingerprint: row.fingerprint, checkId: row.check_id, title: row.title, severity: row.severity, object: row.object }));
-  history.stillOpen = result.findings.length - history.newFingerprints.length;
+  Object.assign(history, diffFindings(before.map((row) => ({ fingerprint: row.fingerprint, checkId: row.check_id, title: row.title, severity: row.severity, object: row.object })), result.findings));
   const titles = JSON.parse(previousRow.framework_titles) as Record<string, string>;
   const frameworks = new Set([...Object.keys(previous.scores), ...Object.keys(current.scores)]);
   history.scoreChanges = [...frameworks].map((framework) => {

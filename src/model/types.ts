@@ -71,7 +71,7 @@ export interface InputError {
   line?: number;
   message: string;
   /** Where it arose: reading input, loading checks, or evaluating a check. */
-  stage?: 'collect' | 'load' | 'evaluate';
+  stage?: 'collect' | 'load' | 'evaluate' | 'config';
 }
 
 export type KindStatus = 'collected' | 'forbidden' | 'failed' | 'skipped';

@@ -131,6 +131,13 @@ export function controlTags(controls: Record<string, string[]>): string[] {
   return Object.entries(controls).flatMap(([framework, ids]) => ids.map((id) => `${framework}:${id}`));
 }
 
+/** Short sentence comparing with --baseline, or undefined without one. */
+export function baselineSentence(result: ScanResult): string | undefined {
+  const baseline = result.baseline;
+  if (!baseline) return undefined;
+  return `Against the baseline ${baseline.file} (${baseline.scannedAt}): ${baseline.newFingerprints.length} new, ${baseline.resolved.length} resolved, ${baseline.stillOpen} unchanged; --fail-on applies to new findings only.`;
+}
+
 /** Short sentence for the trend line, or undefined when there is no earlier scan. */
 export function trendSentence(result: ScanResult): string | undefined {
   const history = result.history;

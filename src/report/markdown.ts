@@ -4,7 +4,7 @@
 // an image, HTML or break the table.
 import { SEVERITIES } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
-import { findingWhere, formatPercent, inputProblems, notCollected, objectLabel, targetLabel, trendSentence } from './common.js';
+import { findingWhere, formatPercent, inputProblems, notCollected, objectLabel, targetLabel, trendSentence, baselineSentence } from './common.js';
 import { markdownEscape as md } from './sanitize.js';
 
 export interface MarkdownOptions {
@@ -36,6 +36,8 @@ export function renderMarkdown(result: ScanResult, options: MarkdownOptions = {}
 
   const trend = trendSentence(result);
   if (trend) out.push(`**Trend:** ${md(trend)}`, '');
+  const baseline = baselineSentence(result);
+  if (baseline) out.push(`**Baseline:** ${md(baseline)}`, '');
 
   if (result.findings.length) {
     const shown = result.findings.slice(0, limit);

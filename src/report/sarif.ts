@@ -112,7 +112,9 @@ export function renderSarif(result: ScanResult, options: SarifOptions = {}): str
   }
   const rules = [...sources.values()].map(rule);
   const ruleIndex = new Map(rules.map((r, i) => [r.id, i]));
-  const newFindings = new Set(result.history?.newFingerprints ?? []);
+  // A baseline given for this scan is the comparison the user asked for; else the history's previous scan.
+  const comparison = result.baseline ?? (result.history?.previous ? result.history : undefined);
+  const newFindings = new Set(comparison?.newFingerprints ?? []);
 
   const results = result.findings.map((finding) => ({
     ruleId: finding.checkId,
@@ -122,7 +124,7 @@ export function renderSarif(result: ScanResult, options: SarifOptions = {}): str
     message: { text: `${objectLabel(finding.object)}: ${finding.message}` },
     locations: [location(finding, cwd)],
     partialFingerprints: { 'kscanFindingFingerprint/v1': finding.fingerprint },
-    ...(result.history?.previous ? { baselineState: newFindings.has(finding.fingerprint) ? 'new' : 'unchanged' } : {}),
+    ...(comparison ? { baselineState: newFindings.has(finding.fingerprint) ? 'new' : 'unchanged' } : {}),
     properties: {
       severity: finding.severity,
       path: finding.path,

@@ -6,6 +6,7 @@ import type { ScanResult } from '../scan/result.js';
 import { terminalSafe } from './sanitize.js';
 import { renderComplianceText } from './compliance-text.js';
 import { renderSectionsText } from './sections-text.js';
+import { baselineSentence, trendSentence } from './common.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -99,6 +100,7 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
     for (const problem of problems) out.push(`  ${terminalSafe(problem.source)}${problem.line ? `:${problem.line}` : ''}: ${terminalSafe(problem.message)}`);
     out.push('');
   }
+  for (const sentence of [baselineSentence(result), trendSentence(result)]) if (sentence) out.push(terminalSafe(sentence), '');
   const counts = SEVERITIES.map((severity) => `${result.summary.bySeverity[severity]} ${severity}`).join(', ');
   out.push(paint('1', `${result.summary.findings} findings: ${counts}`));
   return out.join('\n') + '\n';

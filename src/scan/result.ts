@@ -4,6 +4,8 @@ import type { ClusterInfo, Coverage, Finding, FrameworkControls, InputError, Sev
 import type { AuditReport } from '../audit/summary.js';
 import type { RbacReport } from '../rbac/report.js';
 import type { ImagesResult } from '../images/section.js';
+import type { ExceptionsReport } from '../exceptions/exceptions.js';
+import type { BaselineComparison, FindingsDiff } from '../findings/diff.js';
 
 export const RESULT_SCHEMA_VERSION = '1.0';
 
@@ -65,6 +67,10 @@ export interface ScanResult {
   rbac?: RbacReport;
   /** Trend against earlier scans of the same target, when the scan was recorded with --history. */
   history?: HistoryTrend;
+  /** What exceptions (config file, default packs, kscan.io/ignore annotations) suppressed. */
+  exceptions?: ExceptionsReport;
+  /** New, unchanged and resolved findings against --baseline (a previous result); --fail-on then looks at new ones only. */
+  baseline?: BaselineComparison;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,17 +146,11 @@ export interface HistoryPoint {
   scores: Record<string, number | null>;
 }
 
-export interface HistoryTrend {
+export interface HistoryTrend extends FindingsDiff {
   /** Identity of the target that scans are compared under, e.g. "cluster:prod-eu1". */
   target: string;
   /** The previous recorded scan of the same target; absent on the first recorded scan. */
   previous?: HistoryPoint;
-  /** Fingerprints of findings that the previous scan did not have. */
-  newFingerprints: string[];
-  /** Findings of the previous scan that are gone now. */
-  resolved: { fingerprint: string; checkId: string; title: string; severity: Severity; object: string }[];
-  /** Findings present in both scans. */
-  stillOpen: number;
   /** Score change per framework since the previous scan (percentage points). */
   scoreChanges: { framework: string; title: string; previous: number | null; current: number | null; change: number | null }[];
   /** Recorded scans of the target, oldest first, ending with this one (at most the last 30). */

@@ -20,6 +20,8 @@ export interface ScanOptions {
   extensions?: ScanExtension[];
   /** Record each check's evaluation time in result.checks[].durationMs (--profile). */
   profile?: boolean;
+  /** Severity per check id, from the config file: replaces the check's own. */
+  severityOverrides?: Record<string, Severity>;
 }
 
 export function selectChecks(checks: Check[], frameworks: string[]): Check[] {
@@ -67,7 +69,7 @@ export async function scan(collection: Collection, options: ScanOptions): Promis
   const startedAt = options.startedAt ?? new Date();
   const frameworks = resolveFrameworks(options.frameworks ?? []);
   const loaded = await loadChecks(options.checksDirs ?? []);
-  const checks = selectChecks(loaded.checks, frameworks);
+  const checks = selectChecks(withSeverities(loaded.checks, options.severityOverrides, loaded.errors), frameworks);
   // Synthetic objects (ControlPlaneComponent from static pods, src/inventory/derive.ts) join the inventory.
   const derived = deriveObjects(collection.objects);
   const inventory = new Inventory(derived.length ? [...collection.objects, ...derived] : collection.objects);
@@ -143,6 +145,14 @@ export function withReadableKinds(checks: Check[], coverage: KindCoverage[]): { 
     else runnable.push(check);
   }
   return { runnable, skipped };
+}
+
+/** The config file's severity overrides; an override for a check that does not exist is said so. */
+function withSeverities(checks: Check[], overrides: Record<string, Severity> | undefined, errors: InputError[]): Check[] {
+  if (!overrides) return checks;
+  const known = new Set(checks.map((check) => check.id));
+  for (const id of Object.keys(overrides)) if (!known.has(id)) errors.push({ source: 'config severity', message: `severity override for unknown check ${id}`, stage: 'config' });
+  return checks.map((check) => (overrides[check.id] ? { ...check, severity: overrides[check.id] } : check));
 }
 
 function emptySeverityCounts(): Record<Severity, number> {

@@ -15,7 +15,7 @@ export default class Audit extends KscanCommand {
     '<%= config.bin %> audit fixtures/demo/audit',
     '<%= config.bin %> audit /var/log/kubernetes/audit/ --format json --output audit.json',
     'zcat audit.log.1.gz | <%= config.bin %> audit - --fail-on high',
-    '<%= config.bin %> audit today.log --baseline profile.json',
+    '<%= config.bin %> audit today.log --audit-baseline profile.json',
   ];
   static override strict = false;
   static override args = { paths: Args.string({ description: 'Audit log files or directories; - reads standard input.', required: true }) };
@@ -29,7 +29,7 @@ export default class Audit extends KscanCommand {
     const ruleParams = await readRuleParams(flags['rule-params']);
     const collection: Collection = { source: 'manifests', collectedAt: startedAt.toISOString(), objects: [], coverage: { kinds: [], errors: [] } };
     const extensions = [
-      auditExtension(paths, { baseline: flags.baseline, ruleParams }),
+      auditExtension(paths, { baseline: flags['audit-baseline'], ruleParams }),
       // For an audit scan the "objects" are the requests analysed: none read with errors is exit code 2.
       { name: 'audit-objects', run: (context: { result: { summary: { objects: number }; audit?: { analysed: number } } }) => void (context.result.summary.objects = context.result.audit?.analysed ?? 0) },
     ];

@@ -51,7 +51,7 @@ export default class AuditServe extends KscanCommand {
     if (loaded.errors.length) throw new InputFailure(loaded.errors.map((e) => `${e.source}: ${e.message}`).join('; '));
     const token = flags.token ? (await readPem(flags.token, 'the token')).trim() : undefined;
     if (flags.token && !token) throw new InputFailure(`${flags.token}: the token file is empty`);
-    const baseline = flags.baseline ? { file: flags.baseline, detector: new NoveltyDetector(await readBaseline(flags.baseline)) } : undefined;
+    const baseline = flags['audit-baseline'] ? { file: flags['audit-baseline'], detector: new NoveltyDetector(await readBaseline(flags['audit-baseline'])) } : undefined;
     const analyzer = new AuditAnalyzer({
       rules: compileAuditRules(loaded.checks, await readRuleParams(flags['rule-params'])),
       baseline,
