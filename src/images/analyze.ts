@@ -88,7 +88,12 @@ export function analyzeImages(fleet: FleetImage[], reports: ImageReport[], optio
       chain: [], vulnerabilities: [], ignored: 0, reach: 0, risk: 0,
     };
     if (image.digest) entry.digest = image.digest;
-    if (report) entry.report = report;
+    if (report) {
+      entry.report = report;
+      // A digest-only reference (repo@sha256:…) reads better with the tag the scan result names.
+      const scanned = !image.reference.tag && report.artifactName && !report.artifactName.endsWith('.tar') ? parseImageReference(report.artifactName) : undefined;
+      if (scanned?.tag && repositoryKey(scanned) === image.repository) entry.name = displayName(scanned);
+    }
     else entry.notScanned = options.failures?.get(image.key) ?? 'no scan result for this image (give --image-results, or let kscan run trivy)';
     return entry;
   });
