@@ -215,4 +215,20 @@ describe('kscan images (CLI)', function () {
     const ids = new Set(cluster.findings.map((f: { checkId: string }) => f.checkId));
     expect([...ids].filter((id) => String(id).startsWith('KS-IMG-')).sort()).to.deep.equal(['KS-IMG-001', 'KS-IMG-002', 'KS-IMG-003', 'KS-IMG-004']);
   });
+
+  it('the HTML report draws base-image lineage as a tree with each base\'s blast radius', async () => {
+    const out = path.join(dir, 'report.html');
+    await runKscan(['cluster', '--snapshot', DEMO, '--format', 'html', '--output', out]);
+    const html = await readFile(out, 'utf8');
+    const lineage = html.slice(html.indexOf('<h3>Base-image lineage</h3>'));
+    const cells = [...lineage.slice(0, lineage.indexOf('</table>')).matchAll(/<tr><td>([^<]*)<\/td><td>[^<]*<\/td><td>(\d+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td>/g)].map((m) => [m[1], Number(m[3]), Number(m[4])]);
+    const debian = cells.findIndex(([name]) => name === 'debian:12-slim');
+    expect(debian).to.be.greaterThan(-1);
+    // python:3.12-slim sits under debian:12-slim, indented with no-break spaces HTML keeps.
+    const python = cells.find(([name]) => String(name).endsWith('python:3.12-slim'))!;
+    expect(python[0]).to.equal('\u00a0\u00a0\u00a0└─\u00a0python:3.12-slim');
+    expect(cells.indexOf(python)).to.be.greaterThan(debian);
+    const base = demo.bases.find((b) => b.name === 'debian:12-slim')! as unknown as { images: number; workloads: number };
+    expect(cells[debian].slice(1)).to.deep.equal([base.images, base.workloads]);
+  });
 });
