@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { writeStdout } from '../cli/stdout.js';
-import { KscanCommand } from '../cli/base.js';
-import { connectionFlags, imageFlags } from '../cli/flags.js';
+import { EXIT, KscanCommand } from '../cli/base.js';
+import { connectionFlags, imageFlags, scanFlags } from '../cli/flags.js';
 import { collectLive } from '../collect/live.js';
 import { readSnapshot } from '../collect/snapshot.js';
 import { collectFiles } from '../collect/files.js';
@@ -13,7 +13,8 @@ import { imagesResult } from '../images/section.js';
 import { cveView, listView, readImageList, vulnsView, zombieImages } from '../images/views.js';
 import { rankBases } from '../images/analyze.js';
 import { terminalSafe } from '../report/sanitize.js';
-import type { Collection } from '../model/types.js';
+import { SEVERITY_RANK, type Collection, type Severity } from '../model/types.js';
+import { findingClasses } from '../images/findings.js';
 
 export default class Images extends KscanCommand {
   static override summary = 'List the images workloads run, with digests, workloads, replicas, base images and vulnerabilities.';
@@ -24,6 +25,7 @@ export default class Images extends KscanCommand {
     '<%= config.bin %> images --snapshot fixtures/demo --cve CVE-2024-5535',
     '<%= config.bin %> images --scan --skip-db-update --trivy /usr/local/bin/trivy',
     '<%= config.bin %> images --manifests k8s/ --image-results trivy-reports/ --format json',
+    '<%= config.bin %> images --image-results trivy-reports/ --ignore-file accepted.yaml --fail-on critical',
   ];
   static override flags = {
     ...connectionFlags,
@@ -35,6 +37,7 @@ export default class Images extends KscanCommand {
     'registry-list': Flags.string({ description: 'File of image references (one per line) in your registry: lists those no workload uses.' }),
     limit: Flags.integer({ description: 'Rows in the --vulns tables.', default: 20, min: 1 }),
     format: Flags.string({ char: 'f', description: 'text or json.', options: ['text', 'json'], default: 'text' }),
+    'fail-on': { ...scanFlags['fail-on'], description: 'Exit with code 1 when an image finding (KS-IMG-*: critical/high vulnerabilities with a fix, critical without, images not scanned) has this severity or worse.' },
     ...imageFlags,
   };
 
@@ -68,6 +71,9 @@ export default class Images extends KscanCommand {
     }
     // Problems go to stderr as well when stdout is JSON, so they are never missed.
     if (flags.format === 'json') for (const p of problems) process.stderr.write(`kscan: ${p.source}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
-    if (collection.objects.length === 0 && !analysis.images.length && problems.length) this.exit(2);
+    if (collection.objects.length === 0 && !analysis.images.length && problems.length) this.exit(EXIT.usage);
+    const failOn = flags['fail-on'];
+    // Every analyzed image counts, those no workload runs too (CI results gated before deployment).
+    if (failOn !== 'none' && analysis.images.some((i) => findingClasses(i).some(([s]) => SEVERITY_RANK[s.severity] >= SEVERITY_RANK[failOn as Severity]))) this.exit(EXIT.findings);
   }
 }

@@ -88,7 +88,12 @@ export function analyzeImages(fleet: FleetImage[], reports: ImageReport[], optio
       chain: [], vulnerabilities: [], ignored: 0, reach: 0, risk: 0,
     };
     if (image.digest) entry.digest = image.digest;
-    if (report) entry.report = report;
+    if (report) {
+      entry.report = report;
+      // A digest-only reference (repo@sha256:…) reads better with the tag the scan result names.
+      const scanned = !image.reference.tag && report.artifactName && !report.artifactName.endsWith('.tar') ? parseImageReference(report.artifactName) : undefined;
+      if (scanned?.tag && repositoryKey(scanned) === image.repository) entry.name = displayName(scanned);
+    }
     else entry.notScanned = options.failures?.get(image.key) ?? 'no scan result for this image (give --image-results, or let kscan run trivy)';
     return entry;
   });
@@ -116,12 +121,16 @@ export function analyzeImages(fleet: FleetImage[], reports: ImageReport[], optio
     if (!image.report) continue;
     const names = [image.name, image.repository, image.report.artifactName];
     const reachFactor = Math.log2(1 + Math.max(1, image.reach));
+    // Most vulnerabilities share a handful of layers: attribute each layer once.
+    const origins = new Map<string | undefined, Attribution>();
     for (const v of image.report.vulnerabilities) {
       if (options.ignore?.length && isIgnored(options.ignore, v.id, names)) {
         image.ignored++;
         continue;
       }
-      const analyzed: AnalyzedVulnerability = { ...v, origin: attribute(image.chain, image.report.diffIds, v.layer), weight: vulnerabilityWeight(v) };
+      let origin = origins.get(v.layer);
+      if (!origin) origins.set(v.layer, (origin = attribute(image.chain, image.report.diffIds, v.layer)));
+      const analyzed: AnalyzedVulnerability = { ...v, origin, weight: vulnerabilityWeight(v) };
       image.vulnerabilities.push(analyzed);
       image.risk += analyzed.weight * reachFactor;
     }
@@ -225,24 +234,29 @@ export interface VulnerabilitySpread {
 
 /** Each vulnerability → the images carrying it → their workloads, worst first. */
 export function vulnerabilitySpread(analysis: ImageAnalysis, filter?: (id: string) => boolean): VulnerabilitySpread[] {
-  const spread = new Map<string, VulnerabilitySpread & { workloadSet: Set<string> }>();
+  const spread = new Map<string, VulnerabilitySpread & { workloadSet: Set<string>; imageSet: Set<AnalyzedImage> }>();
   for (const image of analysis.images) {
     const reachFactor = Math.log2(1 + Math.max(1, image.reach));
+    const labels = image.workloads.map((w) => workloadLabel(w.ref));
     for (const v of image.vulnerabilities) {
       if (filter && !filter(v.id)) continue;
       const key = `${v.id} ${v.pkg}`;
       let s = spread.get(key);
       if (!s) {
-        spread.set(key, (s = { id: v.id, severity: v.severity, pkg: v.pkg, installed: v.installed, images: [], workloads: [], risk: 0, workloadSet: new Set() }));
+        spread.set(key, (s = { id: v.id, severity: v.severity, pkg: v.pkg, installed: v.installed, images: [], workloads: [], risk: 0, workloadSet: new Set(), imageSet: new Set() }));
         if (v.cvss !== undefined) s.cvss = v.cvss;
         if (v.fixed) s.fixed = v.fixed;
       }
-      if (!s.images.includes(image)) s.images.push(image);
-      for (const w of image.workloads) s.workloadSet.add(workloadLabel(w.ref));
+      if (!s.imageSet.has(image)) {
+        s.imageSet.add(image);
+        s.images.push(image);
+        for (const label of labels) s.workloadSet.add(label);
+      }
       s.risk += v.weight * reachFactor;
     }
   }
   return [...spread.values()]
-    .map(({ workloadSet, ...s }) => ({ ...s, risk: round(s.risk), workloads: [...workloadSet].sort() }))
-    .sort((a, b) => b.risk - a.risk || a.id.localeCompare(b.id));
+    .map(({ workloadSet, imageSet: _i, ...s }) => ({ ...s, risk: round(s.risk), workloads: [...workloadSet].sort() }))
+    // Ordinal, not localeCompare: a fleet has ~100,000 distinct vulnerabilities and ICU collation dominated.
+    .sort((a, b) => b.risk - a.risk || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

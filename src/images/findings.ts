@@ -55,24 +55,29 @@ function origin(vulns: AnalyzedVulnerability[]): string {
 
 const byWeight = (a: AnalyzedVulnerability, b: AnalyzedVulnerability) => b.weight - a.weight || a.id.localeCompare(b.id);
 
+/** The finding classes an image raises, with their message: shared by the findings and the images command's --fail-on. */
+export function findingClasses(image: AnalyzedImage): [FindingSource, AnalyzedVulnerability[], string][] {
+  const classes: [FindingSource, AnalyzedVulnerability[], string][] = [];
+  if (image.report) {
+    const distinct = [...new Map(image.vulnerabilities.map((v) => [`${v.id} ${v.pkg}`, v])).values()].sort(byWeight);
+    const critical = distinct.filter((v) => v.severity === 'critical' && v.fixed);
+    const high = distinct.filter((v) => v.severity === 'high' && v.fixed);
+    const unfixed = distinct.filter((v) => v.severity === 'critical' && !v.fixed);
+    const count = (n: number, what: string) => `${n} ${what} vulnerabilit${n === 1 ? 'y' : 'ies'}`;
+    if (critical.length) classes.push([IMAGE_FINDINGS.criticalFixable, critical, `image ${image.name} has ${count(critical.length, 'critical')} with a fix: ${describe(critical)}${origin(critical)}`]);
+    if (high.length) classes.push([IMAGE_FINDINGS.highFixable, high, `image ${image.name} has ${count(high.length, 'high')} with a fix: ${describe(high)}${origin(high)}`]);
+    if (unfixed.length) classes.push([IMAGE_FINDINGS.criticalUnfixed, unfixed, `image ${image.name} has ${count(unfixed.length, 'critical')} with no fix yet: ${describe(unfixed)}`]);
+  } else if (image.notScanned) {
+    classes.push([IMAGE_FINDINGS.notScanned, [], `image ${image.name} was not scanned: ${image.notScanned}`]);
+  }
+  return classes;
+}
+
 export function imageFindings(images: AnalyzedImage[], sources: FindingSource[] = IMAGE_FINDING_SOURCES): Finding[] {
   const enabled = new Set(sources.map((s) => s.id));
   const findings: Finding[] = [];
   for (const image of images) {
-    const classes: [FindingSource, AnalyzedVulnerability[], string][] = [];
-    if (image.report) {
-      const distinct = [...new Map(image.vulnerabilities.map((v) => [`${v.id} ${v.pkg}`, v])).values()].sort(byWeight);
-      const critical = distinct.filter((v) => v.severity === 'critical' && v.fixed);
-      const high = distinct.filter((v) => v.severity === 'high' && v.fixed);
-      const unfixed = distinct.filter((v) => v.severity === 'critical' && !v.fixed);
-      const count = (n: number, what: string) => `${n} ${what} vulnerabilit${n === 1 ? 'y' : 'ies'}`;
-      if (critical.length) classes.push([IMAGE_FINDINGS.criticalFixable, critical, `image ${image.name} has ${count(critical.length, 'critical')} with a fix: ${describe(critical)}${origin(critical)}`]);
-      if (high.length) classes.push([IMAGE_FINDINGS.highFixable, high, `image ${image.name} has ${count(high.length, 'high')} with a fix: ${describe(high)}${origin(high)}`]);
-      if (unfixed.length) classes.push([IMAGE_FINDINGS.criticalUnfixed, unfixed, `image ${image.name} has ${count(unfixed.length, 'critical')} with no fix yet: ${describe(unfixed)}`]);
-    } else if (image.notScanned) {
-      classes.push([IMAGE_FINDINGS.notScanned, [], `image ${image.name} was not scanned: ${image.notScanned}`]);
-    }
-    for (const [source, , message] of classes) {
+    for (const [source, , message] of findingClasses(image)) {
       if (!enabled.has(source.id)) continue;
       for (const use of image.workloads) {
         for (const container of use.containers) findings.push(makeFinding(source, use.workload, container.path, `container ${container.name}: ${message}`));

@@ -105,7 +105,9 @@ export function buildFleet(inventory: Inventory): FleetImage[] {
   const exposureOf = new Map<K8sObject, Exposure>();
   const workloadsWithPods = new Set<K8sObject>();
 
-  const use = (imageText: string, identity: { digest?: string; imageId?: string }, workload: K8sObject, container: ContainerUse, pods: number) => {
+  /** Image keys already counted for each pod (or workload, when no pods were collected). */
+  const counted = new Map<object, Set<string>>();
+  const use = (imageText: string, identity: { digest?: string; imageId?: string }, workload: K8sObject, container: ContainerUse, pods: number, podId: object) => {
     const reference = parseImageReference(imageText);
     const digest = identity.digest ?? reference.digest;
     const key = digest ? `${repositoryKey(reference)}@${digest}` : `${repositoryKey(reference)}:${reference.tag ?? 'latest'}`;
@@ -129,6 +131,11 @@ export function buildFleet(inventory: Inventory): FleetImage[] {
       image.workloads.push(entry);
     }
     if (!entry.containers.some((c) => c.path === container.path)) entry.containers.push(container);
+    // A pod counts once per image, however many of its containers (init containers too) run it.
+    let seen = counted.get(podId);
+    if (!seen) counted.set(podId, (seen = new Set()));
+    if (seen.has(key)) return;
+    seen.add(key);
     entry.replicas += pods;
     image.replicas += pods;
   };
@@ -150,7 +157,7 @@ export function buildFleet(inventory: Inventory): FleetImage[] {
       const status = Array.isArray(statuses) ? statuses.find((s) => isRecord(s) && s.name === container.name) : undefined;
       // The finding points at the owner's template field when the pod belongs to a workload.
       const ownerPath = [...topView.path, ...path.slice(view.path.length), 'image'];
-      use(container.image, parseImageId(isRecord(status) ? (status.imageID as string | undefined) : undefined), top, { name: String(container.name ?? ''), path: formatPath(ownerPath) }, running);
+      use(container.image, parseImageId(isRecord(status) ? (status.imageID as string | undefined) : undefined), top, { name: String(container.name ?? ''), path: formatPath(ownerPath) }, running, pod);
     }
   }
   for (const kind of WORKLOAD_KINDS) {
@@ -162,7 +169,7 @@ export function buildFleet(inventory: Inventory): FleetImage[] {
       const replicas = desiredReplicas(object);
       for (const { container, path } of containersOf(view)) {
         if (typeof container.image !== 'string') continue;
-        use(container.image, {}, object, { name: String(container.name ?? ''), path: formatPath([...path, 'image']) }, replicas);
+        use(container.image, {}, object, { name: String(container.name ?? ''), path: formatPath([...path, 'image']) }, replicas, object);
       }
     }
   }

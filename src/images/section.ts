@@ -128,7 +128,8 @@ function lineageRows(result: ImagesResult): (string | number)[][] {
   const rows: (string | number)[][] = [];
   const walk = (parent: string | undefined, depth: number) => {
     for (const base of children.get(parent) ?? []) {
-      rows.push([`${'  '.repeat(depth)}${depth ? '└ ' : ''}${base.name}`, base.via.join(', '), base.layers, base.images, base.workloads, base.replicas]);
+      // No-break spaces: HTML keeps the indentation, so the tree reads as one.
+      rows.push([`${'\u00a0\u00a0\u00a0'.repeat(depth)}${depth ? '└─\u00a0' : ''}${base.name}`, base.via.join(', '), base.layers, base.images, base.workloads, base.replicas]);
       if (depth < 8) walk(base.name, depth + 1);
     }
   };
