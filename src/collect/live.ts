@@ -1,11 +1,13 @@
 // Live collection: discover every listable kind of a cluster and list it cluster-wide with
 // pagination and bounded concurrency. Secrets are listed as metadata only, so their values never
-// cross the wire. Transport, retries and credentials are in kube/client.ts and kube/kubeconfig.ts.
+// cross the wire. Then each node's kubelet running config (kubelet-configz.ts), where visible.
+// Transport, retries and credentials are in kube/client.ts and kube/kubeconfig.ts.
 import type { ClusterInfo, Collection, CollectedObject, Coverage, InputError, K8sObject, KindCoverage } from '../model/types.js';
 import { redactSecret } from './snapshot.js';
-import { ApiStatusError, TransportError, describe, fatal, isRetryable, makeClient, type Client, type ClientOptions } from './kube/client.js';
+import { ApiStatusError, TransportError, describe, fatal, isRetryable, makeClient, mapLimit, type Client, type ClientOptions } from './kube/client.js';
 import { InputFailure } from '../util/errors.js';
 import { guessPlatform } from './platform.js';
+import { collectKubeletConfigz } from './kubelet-configz.js';
 
 export { guessPlatform };
 import { loadKubeConfig, type LoadKubeConfigOptions } from './kube/kubeconfig.js';
@@ -16,6 +18,8 @@ export { loadKubeConfig, type LoadKubeConfigOptions };
 export interface LiveOptions extends LoadKubeConfigOptions, ClientOptions {
   /** `limit` of each list page; default 500. */
   pageSize?: number;
+  /** Ask each node's kubelet for its running config (nodes/proxy configz); default true. */
+  kubeletConfigz?: boolean;
   /** Called each time a kind is finished (collected, forbidden or failed). */
   onProgress?: (event: { kind: string; done: number; total: number }) => void;
 }
@@ -147,19 +151,6 @@ function normalize(item: Record<string, unknown>, apiVersion: string, kind: stri
   return redactSecret({ apiVersion, kind, metadata: meta, ...rest } as K8sObject);
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /** Collects every listable kind of the cluster the kubeconfig points at. */
@@ -213,9 +204,17 @@ export async function collectLive(options: LiveOptions = {}): Promise<Collection
       coverage.push(result.coverage);
       for (const object of result.objects) objects.push({ object });
     }
-    coverage.sort((a, b) => a.group.localeCompare(b.group) || a.version.localeCompare(b.version) || a.kind.localeCompare(b.kind));
 
-    const nodes = results.filter((x) => x.coverage.kind === 'Node' && x.coverage.group === '').flatMap((x) => x.objects);
+    const nodeResult = results.find((x) => x.coverage.kind === 'Node' && x.coverage.group === '');
+    const nodes = nodeResult?.objects ?? [];
+    if (options.kubeletConfigz !== false) {
+      const names = nodeResult?.coverage.status === 'collected' ? nodes.map((n) => n.metadata.name ?? '').filter(Boolean) : undefined;
+      const configz = await collectKubeletConfigz(client, names, concurrency, options.maxRetries ?? 4);
+      for (const object of configz.objects) objects.push({ object });
+      coverage.push(configz.coverage);
+      errors.push(...configz.errors);
+    }
+    coverage.sort((a, b) => a.group.localeCompare(b.group) || a.version.localeCompare(b.version) || a.kind.localeCompare(b.kind));
     const platform = guessPlatform(discovery.serverVersion, discovery.groups, nodes);
     const info: ClusterInfo = {
       name: cluster.name === 'inCluster' ? 'in-cluster' : cluster.name,
