@@ -7,7 +7,7 @@ import { redactSecret } from './snapshot.js';
 import { ApiStatusError, TransportError, describe, fatal, isRetryable, makeClient, mapLimit, type Client, type ClientOptions } from './kube/client.js';
 import { InputFailure } from '../util/errors.js';
 import { guessPlatform } from './platform.js';
-import { collectKubeletConfigz } from './kubelet-configz.js';
+import { KUBELET_CONFIGZ_KIND, kubeletConfigzObject, type KubeletConfigz } from './kubelet-configz.js';
 
 export { guessPlatform };
 import { loadKubeConfig, type LoadKubeConfigOptions } from './kube/kubeconfig.js';
@@ -149,6 +149,55 @@ function normalize(item: Record<string, unknown>, apiVersion: string, kind: stri
   const meta = { ...((metadata as Record<string, unknown> | undefined) ?? {}) };
   delete meta.managedFields;
   return redactSecret({ apiVersion, kind, metadata: meta, ...rest } as K8sObject);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubelet running configs (kubelet-configz.ts)
+
+/** A kubelet behind a dead node must not hold the scan for a minute per retry. */
+const CONFIGZ_TIMEOUT_MS = 10_000;
+const CONFIGZ_MAX_RETRIES = 2;
+
+interface ConfigzCollection {
+  objects: KubeletConfigz[];
+  coverage: KindCoverage;
+  errors: InputError[];
+}
+
+const COVERAGE_BASE = { group: 'kscan.io', version: 'v1', kind: KUBELET_CONFIGZ_KIND, resource: 'nodes/proxy', namespaced: false } as const;
+
+/**
+ * Asks every node's kubelet for its running config, `concurrency` at a time. `nodes` is undefined
+ * when Nodes could not be listed, so no kubelet could be asked.
+ */
+async function collectKubeletConfigz(client: Client, nodes: string[] | undefined, concurrency: number, maxRetries = CONFIGZ_MAX_RETRIES): Promise<ConfigzCollection> {
+  if (!nodes) return { objects: [], errors: [], coverage: { ...COVERAGE_BASE, status: 'skipped', count: 0, error: 'Nodes were not collected, so no kubelet was asked for its running config' } };
+  const retries = Math.min(maxRetries, CONFIGZ_MAX_RETRIES);
+  const answers = await mapLimit(nodes, concurrency, async (node) => {
+    const source = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/configz`;
+    try {
+      const body = await client.get(source, {}, 'application/json', true, { timeoutMs: CONFIGZ_TIMEOUT_MS, maxRetries: retries });
+      return { object: kubeletConfigzObject(node, body) };
+    } catch (error) {
+      if (error instanceof InputFailure) throw error;
+      const forbidden = error instanceof ApiStatusError && error.status === 403;
+      const attempts = isRetryable(error) ? ` (gave up after ${retries + 1} attempts)` : '';
+      const hint = forbidden ? ' (reading it needs get on nodes/proxy)' : '';
+      const message = `kubelet running config of node ${node} not read: ${describe(error)}${attempts}${hint}; its kubelet checks need \`kscan node\` evidence`;
+      return { forbidden, error: { source, message, stage: 'collect' as const }, reason: describe(error) };
+    }
+  });
+  const objects = answers.flatMap((a) => (a.object ? [a.object] : []));
+  const errors = answers.flatMap((a) => (a.error ? [a.error] : []));
+  const failed = nodes.length - objects.length;
+  let coverage: KindCoverage;
+  if (objects.length || !nodes.length) {
+    coverage = { ...COVERAGE_BASE, status: 'collected', count: objects.length, ...(failed ? { error: `not read for ${failed} of ${nodes.length} nodes` } : {}) };
+  } else {
+    const allForbidden = answers.every((a) => a.forbidden);
+    coverage = { ...COVERAGE_BASE, status: allForbidden ? 'forbidden' : 'failed', count: 0, error: answers.find((a) => a.reason)?.reason ?? 'not read' };
+  }
+  return { objects, coverage, errors };
 }
 
 // ---------------------------------------------------------------------------------------------
