@@ -14,6 +14,7 @@ import { scan } from '../../src/scan/scan.js';
 import { complianceExtension } from '../../src/score/compliance.js';
 import { KUBEADM_KUBELET_CONFIG, startFixtureApiServer, type FixtureApiServer, type FixtureApiServerOptions } from '../support/api-server.js';
 import { runKscan } from '../support/cli.js';
+import { schemaErrors } from '../support/schema.js';
 
 const node = (name: string): K8sObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec: {} });
 
@@ -189,6 +190,7 @@ describe('kubelet running config (nodes/proxy configz)', function () {
     const run = await runKscan(['cluster', '--kubeconfig', server.kubeconfigPath, '--framework', 'cis', '--format', 'json', '--output', out]);
     expect(run.code, run.stderr).to.equal(0);
     const result = JSON.parse(await readFile(out, 'utf8')) as ScanResult;
+    expect(schemaErrors('result.schema.json', result)).to.deep.equal([]);
     expect(result.coverage.kinds.find((k) => k.kind === 'KubeletConfigz')).to.deep.include({ status: 'collected', count: 1 });
     expect(result.coverage.errors.map((e) => e.source)).to.include.members(['/api/v1/nodes/node-b/proxy/configz', '/api/v1/nodes/node-c/proxy/configz']);
     expect(result.findings.filter((f) => f.checkId === 'KS-NODE-036').map((f) => f.object.name)).to.deep.equal(['node-a']);
