@@ -1,11 +1,13 @@
 // Live collection: discover every listable kind of a cluster and list it cluster-wide with
 // pagination and bounded concurrency. Secrets are listed as metadata only, so their values never
-// cross the wire. Transport, retries and credentials are in kube/client.ts and kube/kubeconfig.ts.
+// cross the wire. Then each node's kubelet running config (kubelet-configz.ts), where visible.
+// Transport, retries and credentials are in kube/client.ts and kube/kubeconfig.ts.
 import type { ClusterInfo, Collection, CollectedObject, Coverage, InputError, K8sObject, KindCoverage } from '../model/types.js';
 import { redactSecret } from './snapshot.js';
-import { ApiStatusError, TransportError, describe, fatal, isRetryable, makeClient, type Client, type ClientOptions } from './kube/client.js';
+import { ApiStatusError, TransportError, describe, fatal, isRetryable, makeClient, mapLimit, type Client, type ClientOptions } from './kube/client.js';
 import { InputFailure } from '../util/errors.js';
 import { guessPlatform } from './platform.js';
+import { KUBELET_CONFIGZ_KIND, kubeletConfigzObject, type KubeletConfigz } from './kubelet-configz.js';
 
 export { guessPlatform };
 import { loadKubeConfig, type LoadKubeConfigOptions } from './kube/kubeconfig.js';
@@ -16,6 +18,8 @@ export { loadKubeConfig, type LoadKubeConfigOptions };
 export interface LiveOptions extends LoadKubeConfigOptions, ClientOptions {
   /** `limit` of each list page; default 500. */
   pageSize?: number;
+  /** Ask each node's kubelet for its running config (nodes/proxy configz); default true. */
+  kubeletConfigz?: boolean;
   /** Called each time a kind is finished (collected, forbidden or failed). */
   onProgress?: (event: { kind: string; done: number; total: number }) => void;
 }
@@ -147,17 +151,53 @@ function normalize(item: Record<string, unknown>, apiVersion: string, kind: stri
   return redactSecret({ apiVersion, kind, metadata: meta, ...rest } as K8sObject);
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
+// ---------------------------------------------------------------------------------------------
+// Kubelet running configs (kubelet-configz.ts)
+
+/** A kubelet behind a dead node must not hold the scan for a minute per retry. */
+const CONFIGZ_TIMEOUT_MS = 10_000;
+const CONFIGZ_MAX_RETRIES = 2;
+
+interface ConfigzCollection {
+  objects: KubeletConfigz[];
+  coverage: KindCoverage;
+  errors: InputError[];
+}
+
+const COVERAGE_BASE = { group: 'kscan.io', version: 'v1', kind: KUBELET_CONFIGZ_KIND, resource: 'nodes/proxy', namespaced: false } as const;
+
+/**
+ * Asks every node's kubelet for its running config, `concurrency` at a time. `nodes` is undefined
+ * when Nodes could not be listed, so no kubelet could be asked.
+ */
+async function collectKubeletConfigz(client: Client, nodes: string[] | undefined, concurrency: number, maxRetries = CONFIGZ_MAX_RETRIES): Promise<ConfigzCollection> {
+  if (!nodes) return { objects: [], errors: [], coverage: { ...COVERAGE_BASE, status: 'skipped', count: 0, error: 'Nodes were not collected, so no kubelet was asked for its running config' } };
+  const retries = Math.min(maxRetries, CONFIGZ_MAX_RETRIES);
+  const answers = await mapLimit(nodes, concurrency, async (node) => {
+    const source = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/configz`;
+    try {
+      const body = await client.get(source, {}, 'application/json', true, { timeoutMs: CONFIGZ_TIMEOUT_MS, maxRetries: retries });
+      return { object: kubeletConfigzObject(node, body) };
+    } catch (error) {
+      if (error instanceof InputFailure) throw error;
+      const forbidden = error instanceof ApiStatusError && error.status === 403;
+      const attempts = isRetryable(error) ? ` (gave up after ${retries + 1} attempts)` : '';
+      const hint = forbidden ? ' (reading it needs get on nodes/proxy)' : '';
+      const message = `kubelet running config of node ${node} not read: ${describe(error)}${attempts}${hint}; its kubelet checks need \`kscan node\` evidence`;
+      return { forbidden, error: { source, message, stage: 'collect' as const }, reason: describe(error) };
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
+  });
+  const objects = answers.flatMap((a) => (a.object ? [a.object] : []));
+  const errors = answers.flatMap((a) => (a.error ? [a.error] : []));
+  const failed = nodes.length - objects.length;
+  let coverage: KindCoverage;
+  if (objects.length || !nodes.length) {
+    coverage = { ...COVERAGE_BASE, status: 'collected', count: objects.length, ...(failed ? { error: `not read for ${failed} of ${nodes.length} nodes` } : {}) };
+  } else {
+    const allForbidden = answers.every((a) => a.forbidden);
+    coverage = { ...COVERAGE_BASE, status: allForbidden ? 'forbidden' : 'failed', count: 0, error: answers.find((a) => a.reason)?.reason ?? 'not read' };
+  }
+  return { objects, coverage, errors };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,9 +253,17 @@ export async function collectLive(options: LiveOptions = {}): Promise<Collection
       coverage.push(result.coverage);
       for (const object of result.objects) objects.push({ object });
     }
-    coverage.sort((a, b) => a.group.localeCompare(b.group) || a.version.localeCompare(b.version) || a.kind.localeCompare(b.kind));
 
-    const nodes = results.filter((x) => x.coverage.kind === 'Node' && x.coverage.group === '').flatMap((x) => x.objects);
+    const nodeResult = results.find((x) => x.coverage.kind === 'Node' && x.coverage.group === '');
+    const nodes = nodeResult?.objects ?? [];
+    if (options.kubeletConfigz !== false) {
+      const names = nodeResult?.coverage.status === 'collected' ? nodes.map((n) => n.metadata.name ?? '').filter(Boolean) : undefined;
+      const configz = await collectKubeletConfigz(client, names, concurrency, options.maxRetries ?? 4);
+      for (const object of configz.objects) objects.push({ object });
+      coverage.push(configz.coverage);
+      errors.push(...configz.errors);
+    }
+    coverage.sort((a, b) => a.group.localeCompare(b.group) || a.version.localeCompare(b.version) || a.kind.localeCompare(b.kind));
     const platform = guessPlatform(discovery.serverVersion, discovery.groups, nodes);
     const info: ClusterInfo = {
       name: cluster.name === 'inCluster' ? 'in-cluster' : cluster.name,

@@ -10,6 +10,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { Collection, CollectedObject, InputError, KindCoverage, K8sObject } from '../model/types.js';
 import { errorMessage, InputFailure } from '../util/errors.js';
 import { NODE_EVIDENCE_API_VERSION, NODE_EVIDENCE_KIND, type NodeEvidence } from './node-evidence.js';
+import { configzDisagreements, isKubeletConfigz, type KubeletConfigz } from './kubelet-configz.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/node-evidence.schema.json', import.meta.url));
 
@@ -106,7 +107,17 @@ export async function addNodeEvidence(collection: Collection, dir: string, displ
   const withEvidence = new Set(collection.objects.filter((o) => o.object.kind === NODE_EVIDENCE_KIND).map((o) => o.object.metadata.name));
   const nodes = collection.objects.filter((o) => o.object.kind === 'Node').map((o) => o.object.metadata.name ?? '');
   const missing = nodes.filter((name) => !withEvidence.has(name)).sort();
-  if (missing.length) collection.coverage.errors.push({ source: displayDir, message: `no node evidence for node${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: their node checks are not evaluated`, stage: 'collect' });
+  // A node without evidence still has its kubelet settings judged when its running config was read.
+  const configz = new Map(collection.objects.filter((o) => isKubeletConfigz(o.object)).map((o) => [o.object.metadata.name ?? '', o.object as KubeletConfigz]));
+  const [running, blind] = [missing.filter((name) => configz.has(name)), missing.filter((name) => !configz.has(name))];
+  const nodeList = (names: string[]) => `node${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+  if (blind.length) collection.coverage.errors.push({ source: displayDir, message: `no node evidence for ${nodeList(blind)}: their node checks are not evaluated`, stage: 'collect' });
+  if (running.length) collection.coverage.errors.push({ source: displayDir, message: `no node evidence for ${nodeList(running)}: their kubelet settings are judged from the running config (configz), their file checks are not evaluated`, stage: 'collect' });
+  for (const item of collection.objects) {
+    const running = item.object.kind === NODE_EVIDENCE_KIND ? configz.get(item.object.metadata.name ?? '') : undefined;
+    const differences = running ? configzDisagreements((item.object as NodeEvidence).kubelet ?? {}, running) : [];
+    if (differences.length) collection.coverage.errors.push({ source: displayDir, message: `note: on node ${running!.metadata.name} ${differences.join('; ')}; the node evidence is used`, stage: 'collect' });
+  }
   const notes = [read.rejected ? `${read.rejected} file(s) rejected` : '', missing.length ? `${missing.length} node(s) without evidence` : ''].filter(Boolean).join('; ');
   const entry: KindCoverage = {
     group: 'kscan.io',

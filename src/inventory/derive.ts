@@ -19,10 +19,24 @@
 //
 // A managed control plane (EKS, AKS, GKE) has no such pods: no ControlPlaneComponent objects, and
 // coverage says so, so the control-plane controls are not evaluated rather than passed.
+//
+// NodeEvidence from a kubelet's running config (KubeletConfigz, src/collect/kubelet-configz.ts), for
+// a node with no `kscan node` document: only its `kubelet` part, with the running config as
+// `kubelet.config` and no flags (they are already applied in it). The kubelet checks read it like
+// evidence from the node; the file checks (`files`, `pki`) find nothing to look at, so their
+// controls stay not evaluated. A node's own evidence always wins, so nothing is judged twice:
+//
+//   apiVersion: kscan.io/v1
+//   kind: NodeEvidence
+//   metadata: { name: worker-1 }
+//   nodeName: worker-1
+//   kubelet: { source: configz, running: true, flags: {}, configPath: ..., config: { ...kubeletconfig } }
 import path from 'node:path';
 import type { Collection, CollectedObject, K8sObject, KindCoverage } from '../model/types.js';
 import { parseCommandLineFlags } from '../util/command-line.js';
 import { deriveRbacObjects } from '../rbac/derive.js';
+import { isKubeletConfigz } from '../collect/kubelet-configz.js';
+import { NODE_EVIDENCE_API_VERSION, NODE_EVIDENCE_KIND } from '../collect/node-evidence.js';
 
 export const DERIVED_API_VERSION = 'kscan.io/v1';
 export const CONTROL_PLANE_KIND = 'ControlPlaneComponent';
@@ -90,6 +104,34 @@ function controlPlaneComponent(item: CollectedObject): CollectedObject | undefin
   return { object, ...(item.source ? { source: item.source } : {}) };
 }
 
+/** Shown in kubelet findings where a check names the config file the setting came from. */
+export const CONFIGZ_CONFIG_PATH = 'the running config (nodes/proxy configz)';
+
+/** Kubelet evidence from the running config of nodes that have no `kscan node` document. */
+function kubeletEvidenceFromConfigz(items: readonly CollectedObject[]): CollectedObject[] {
+  const withEvidence = new Set<string>();
+  const configz: CollectedObject[] = [];
+  for (const item of items) {
+    if (item.object.kind === NODE_EVIDENCE_KIND && item.object.apiVersion === NODE_EVIDENCE_API_VERSION) withEvidence.add(item.object.metadata.name ?? '');
+    else if (isKubeletConfigz(item.object)) configz.push(item);
+  }
+  const out: CollectedObject[] = [];
+  for (const item of configz) {
+    const name = item.object.metadata.name ?? '';
+    if (withEvidence.has(name)) continue;
+    withEvidence.add(name);
+    const object: K8sObject = {
+      apiVersion: NODE_EVIDENCE_API_VERSION,
+      kind: NODE_EVIDENCE_KIND,
+      metadata: { name, ...(item.object.metadata.annotations ? { annotations: item.object.metadata.annotations } : {}) },
+      nodeName: name,
+      kubelet: { source: 'configz', running: true, flags: {}, configPath: CONFIGZ_CONFIG_PATH, config: item.object['kubeletconfig'] },
+    };
+    out.push({ object, ...(item.source ? { source: item.source } : {}) });
+  }
+  return out;
+}
+
 /** The derived objects for a set of collected ones. */
 export function deriveObjects(items: readonly CollectedObject[]): CollectedObject[] {
   const out: CollectedObject[] = [];
@@ -97,6 +139,7 @@ export function deriveObjects(items: readonly CollectedObject[]): CollectedObjec
     const component = controlPlaneComponent(item);
     if (component) out.push(component);
   }
+  out.push(...kubeletEvidenceFromConfigz(items));
   // EffectivePermissions per subject and RoleUsage per role (src/rbac/derive.ts).
   out.push(...deriveRbacObjects(items));
   return out;

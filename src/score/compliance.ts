@@ -131,14 +131,20 @@ function decide(control: FrameworkControl, deciders: Check[], findings: Finding[
   return { status: 'not-applicable', reason: `nothing to check: no ${describeKinds(needed)} in the ${where} matched` };
 }
 
-/** The namespaces a scan saw: Namespace objects and the namespaces of namespaced objects. */
+const namespacesSeen = new WeakMap<Inventory, string[]>();
+
+/** The namespaces a scan saw: Namespace objects and the namespaces of namespaced objects (once per inventory, not per framework). */
 function namespacesOf(inventory: Inventory): string[] {
+  const cached = namespacesSeen.get(inventory);
+  if (cached) return cached;
   const names = new Set<string>();
   for (const { object } of inventory.items) {
     if (object.kind === 'Namespace' && object.metadata?.name) names.add(object.metadata.name);
     else if (object.metadata?.namespace) names.add(object.metadata.namespace);
   }
-  return [...names].sort();
+  const sorted = [...names].sort();
+  namespacesSeen.set(inventory, sorted);
+  return sorted;
 }
 
 function namespaceStatus(state: ControlState, namespace: string, input: ComplianceInput): ControlStatus {

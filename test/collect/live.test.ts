@@ -127,7 +127,8 @@ describe('collect/live: collection through client-node against the fixture API s
     servers.push(server);
     return server;
   };
-  const fast = (server: FixtureApiServer, extra: LiveOptions = {}): LiveOptions => ({ kubeconfig: server.kubeconfigPath, retryBaseDelayMs: 5, ...extra });
+  // These tests are about listing kinds; the kubelets' running configs are test/collect/kubelet-configz.test.ts's.
+  const fast = (server: FixtureApiServer, extra: LiveOptions = {}): LiveOptions => ({ kubeconfig: server.kubeconfigPath, retryBaseDelayMs: 5, kubeletConfigz: false, ...extra });
   const listRequests = (server: FixtureApiServer, p: string) => server.requests.filter((r) => r.path === p && r.query.limit !== undefined);
 
   afterEach(async () => {

@@ -8,7 +8,10 @@
 //   metadata.resourceVersion, and metadata.continue + remainingItemCount while more remain;
 // - errors are Status objects ({"kind":"Status","apiVersion":"v1","status":"Failure",...});
 // - `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` returns metadata only;
-// - `?watch=true` streams newline-delimited {"type":"ADDED","object":...} events.
+// - `?watch=true` streams newline-delimited {"type":"ADDED","object":...} events;
+// - GET /api/v1/nodes/<node>/proxy/configz answers {"kubeletconfig": {...}} as the node's kubelet
+//   would: the node's KubeletConfigz object from the snapshot, else kubeadm's defaults; 403 for a
+//   caller without nodes/proxy, 404 for an unknown node, 503 when the kubelet cannot be reached.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -253,6 +256,26 @@ function pluralize(kind: string): string {
   return `${lower}s`;
 }
 
+/** A kubelet's running config as kubeadm sets it up (what configz shows with defaults applied). */
+export const KUBEADM_KUBELET_CONFIG = {
+  enableServer: true,
+  staticPodPath: '/etc/kubernetes/manifests',
+  syncFrequency: '1m0s',
+  address: '0.0.0.0',
+  port: 10250,
+  tlsCipherSuites: ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'],
+  rotateCertificates: true,
+  serverTLSBootstrap: true,
+  authentication: { x509: { clientCAFile: '/etc/kubernetes/pki/ca.crt' }, webhook: { enabled: true, cacheTTL: '2m0s' }, anonymous: { enabled: false } },
+  authorization: { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '5m0s', cacheUnauthorizedTTL: '30s' } },
+  streamingConnectionIdleTimeout: '4h0m0s',
+  makeIPTablesUtilChains: true,
+  podPidsLimit: -1,
+  cgroupDriver: 'systemd',
+  clusterDomain: 'cluster.local',
+  clusterDNS: ['10.96.0.10'],
+};
+
 // ---------------------------------------------------------------------------------------------
 // The server.
 
@@ -292,6 +315,8 @@ export interface FixtureApiServerOptions {
   pki?: string;
   /** Delay before answering each request, to make concurrency observable. */
   latencyMs?: number;
+  /** nodes/proxy answers per node name: 403 (the caller may not get nodes/proxy) or 503 (kubelet unreachable). */
+  nodeProxy?: Record<string, 403 | 503>;
 }
 
 export interface RequestRecord {
@@ -360,6 +385,13 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
     objects = objects.concat(snapshot.objects.map((o) => o.object));
     gitVersion ??= snapshot.cluster?.serverVersion;
   }
+  // A kubelet's running config is no API resource: it is served through nodes/<name>/proxy/configz.
+  const kubeletConfigs = new Map<string, unknown>();
+  objects = objects.filter((o) => {
+    if (o.kind !== 'KubeletConfigz' || o.apiVersion !== 'kscan.io/v1') return true;
+    kubeletConfigs.set(o.metadata.name ?? '', o['kubeletconfig']);
+    return false;
+  });
   gitVersion ??= 'v1.30.4';
 
   // Objects by group + kind, sorted by namespace/name like etcd keys.
@@ -557,6 +589,9 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
       return;
     }
 
+    const configz = /^\/api\/v1\/nodes\/([^/]+)\/proxy\/configz$/.exec(p);
+    if (configz) return serveConfigz(reply, decodeURIComponent(configz[1]));
+
     // Resource paths: /api/v1[/namespaces/<ns>]/<resource>[/<name>] and /apis/<g>/<v>[/namespaces/<ns>]/<resource>[/<name>]
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+)(?=\/))?\/([^/]+)(?:\/([^/]+))?$/.exec(p);
     if (!m) return reply(404, notFound());
@@ -634,6 +669,20 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
       kind: `${def.kind}List`, apiVersion: group ? `${group}/${version}` : version, metadata,
       items: page.map((o) => wireObject(o, def, true)),
     });
+  };
+
+  // Like kube-apiserver's node proxy: authorization on nodes/proxy, the Node must exist, then the
+  // kubelet answers (or the dial fails: 503 with the dial error).
+  const serveConfigz = (reply: (code: number, body: unknown) => void, node: string) => {
+    const denied = options.nodeProxy?.[node];
+    if (denied === 403 || forbidden.has('nodes/proxy')) {
+      return reply(403, status(403, 'Forbidden', `nodes "${node}" is forbidden: User "${user}" cannot get resource "nodes/proxy" in API group "" at the cluster scope`, { name: node, kind: 'nodes' }));
+    }
+    if (!store.get(storeKey('', 'Node'))?.has(`/${node}`)) return reply(404, status(404, 'NotFound', `nodes "${node}" not found`, { name: node, kind: 'nodes' }));
+    if (denied === 503) {
+      return reply(503, status(503, 'ServiceUnavailable', `error trying to reach service: dial tcp 10.0.0.9:10250: connect: connection refused`));
+    }
+    reply(200, { kubeletconfig: kubeletConfigs.get(node) ?? KUBEADM_KUBELET_CONFIG });
   };
 
   const itemsForFault = (pathname: string): unknown[] => {

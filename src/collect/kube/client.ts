@@ -85,10 +85,16 @@ class WatchfulAgent extends https.Agent {
   }
 }
 
+/** Tighter limits for one request than the client's defaults (a proxied kubelet may hang or be down). */
+export interface RequestLimits {
+  timeoutMs?: number;
+  maxRetries?: number;
+}
+
 export interface Client {
   server: string;
   /** GET with retries; `retryConnect: false` fails at once when the server cannot be reached (discovery). */
-  get(path: string, query?: Record<string, string>, accept?: string, retryConnect?: boolean): Promise<unknown>;
+  get(path: string, query?: Record<string, string>, accept?: string, retryConnect?: boolean, limits?: RequestLimits): Promise<unknown>;
   close(): void;
 }
 
@@ -99,7 +105,7 @@ export function makeClient(kc: KubeConfig, options: ClientOptions): Client {
     baseServer: new ServerConfiguration<Record<string, string>>(server, {}),
     authMethods: { default: kc },
   });
-  const timeoutMs = options.requestTimeoutMs ?? 60_000;
+  const defaultTimeoutMs = options.requestTimeoutMs ?? 60_000;
 
   // client-node builds a new https.Agent (and re-runs auth, including exec plugins that return no
   // expiry) for every request. Credentials are applied once and refreshed every minute or after a
@@ -138,7 +144,7 @@ export function makeClient(kc: KubeConfig, options: ClientOptions): Client {
     return auth;
   };
 
-  const once = async (urlPath: string, query: Record<string, string>, accept: string, refreshAuth: boolean): Promise<unknown> => {
+  const once = async (urlPath: string, query: Record<string, string>, accept: string, refreshAuth: boolean, timeoutMs: number): Promise<unknown> => {
     const ctx = config.baseServer.makeRequestContext(urlPath, HttpMethod.GET);
     for (const [k, v] of Object.entries(query)) ctx.setQueryParam(k, v);
     const { headers, agent } = await authorize(refreshAuth);
@@ -190,11 +196,13 @@ export function makeClient(kc: KubeConfig, options: ClientOptions): Client {
   const baseDelay = options.retryBaseDelayMs ?? 250;
   return {
     server,
-    async get(urlPath, query = {}, accept = 'application/json', retryConnect = true) {
+    async get(urlPath, query = {}, accept = 'application/json', retryConnect = true, limits = {}) {
       let refreshed = false;
+      const retries = Math.min(maxRetries, limits.maxRetries ?? maxRetries);
+      const timeoutMs = Math.min(defaultTimeoutMs, limits.timeoutMs ?? defaultTimeoutMs);
       for (let attempt = 0; ; attempt++) {
         try {
-          return await once(urlPath, query, accept, false);
+          return await once(urlPath, query, accept, false, timeoutMs);
         } catch (error) {
           if (error instanceof ApiStatusError && error.status === 401 && !refreshed) {
             // Credentials may have rotated (token file, exec plugin): reload them once.
@@ -203,7 +211,7 @@ export function makeClient(kc: KubeConfig, options: ClientOptions): Client {
             attempt--;
             continue;
           }
-          if (!isRetryable(error) || attempt >= maxRetries) throw error;
+          if (!isRetryable(error) || attempt >= retries) throw error;
           if (!retryConnect && error instanceof TransportError && error.kind === 'connect') throw error;
           await sleep(backoff(error, attempt, baseDelay));
         }
@@ -235,6 +243,20 @@ function parseRetryAfter(value: string | undefined): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Runs fn over items with at most `limit` calls in flight; results keep the items' order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
 }
 
 export function sleep(ms: number): Promise<void> {
