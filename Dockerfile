@@ -32,6 +32,7 @@ ENV NODE_ENV=production PATH=/opt/trivy:$PATH
 WORKDIR /app
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist/src dist/src
+COPY --from=build /src/oclif.manifest.json ./
 COPY --from=build /opt/trivy /opt/trivy
 COPY package.json ./
 COPY bin bin

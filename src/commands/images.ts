@@ -46,7 +46,7 @@ export default class Images extends KscanCommand {
     let collection: Collection;
     if (flags.snapshot) collection = await readSnapshot(flags.snapshot);
     else if (flags.manifests?.length) collection = await collectFiles(flags.manifests);
-    else collection = await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'] });
+    else collection = await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], kubeletConfigz: false });
     const inventory = new Inventory(collection.objects);
     const progress = flags.format === 'text' && process.stderr.isTTY && !process.env.CI ? (done: number, total: number) => process.stderr.write(`\r\u001b[Kscanning images ${done}/${total}${done === total ? '\n' : ''}`) : undefined;
     const { analysis, errors } = await runImagePipeline(collection, inventory, { ...imagePipelineOptions(flags, flags.scan), onProgress: progress });
