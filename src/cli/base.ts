@@ -2,7 +2,9 @@
 import { Command, Errors } from '@oclif/core';
 import { InputFailure } from '../util/errors.js';
 
-export const EXIT = { clean: 0, findings: 1, usage: 2 } as const;
+import { EXIT } from './exit.js';
+
+export { EXIT };
 
 export abstract class KscanCommand extends Command {
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

@@ -6,7 +6,7 @@ import { SEVERITY_RANK } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { FORMATS } from '../report/formats.js';
 import { renderText } from '../report/text.js';
-import { EXIT } from './base.js';
+import { EXIT } from './exit.js';
 import { writeStdout } from './stdout.js';
 import { InputFailure } from '../util/errors.js';
 

@@ -2,11 +2,10 @@
 import type { Collection } from '../model/types.js';
 import type { Locator } from '../checks/engine.js';
 import { scan, type ScanExtension } from '../scan/scan.js';
-import type { ScanTarget } from '../scan/result.js';
+import type { ScanResult, ScanTarget } from '../scan/result.js';
 import { exitCode, parseFormats, writeReports } from './output.js';
 import { complianceExtension } from '../score/compliance.js';
 import { renderProfile } from '../report/profile.js';
-import { recordScan, resolveHistoryFile } from '../history/store.js';
 import { readFile } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/config.js';
 import { exceptionsExtension, loadExceptionPacks } from '../exceptions/exceptions.js';
@@ -35,7 +34,20 @@ export interface ScanRunOptions {
   config?: LoadedConfig;
 }
 
+export interface ScanOutcome {
+  result: ScanResult;
+  /** Report files written. */
+  written: string[];
+  /** 0 clean, 1 a (new, with a baseline) finding at --fail-on, 2 nothing usable read or a check did not load. */
+  code: number;
+}
+
 export async function scanAndReport(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<number> {
+  return (await scanAndWrite(collection, target, flags, options)).code;
+}
+
+/** Scan, write the reports, and say what came of it (the GitHub Action reads the result too). */
+export async function scanAndWrite(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<ScanOutcome> {
   const formats = parseFormats(flags.format);
   const config = options.config?.config;
   // Read before scanning, so a bad baseline fails fast with exit code 2.
@@ -52,7 +64,11 @@ export async function scanAndReport(collection: Collection, target: ScanTarget, 
   // Timings go to standard error so they never mix with a report on standard output.
   if (flags.profile) process.stderr.write(renderProfile(result));
   // Recorded after the scan is complete, so the trend compares final findings and scores.
-  if (flags.history) result.history = recordScan(resolveHistoryFile(flags.history), result);
+  if (flags.history) {
+    // SQLite is a native module: loaded only when history is asked for (the Action bundle has none).
+    const { recordScan, resolveHistoryFile } = await import('../history/store.js');
+    result.history = recordScan(resolveHistoryFile(flags.history), result);
+  }
   const written = await writeReports(result, formats, flags.output, flags['output-dir']);
   for (const file of written) process.stderr.write(`kscan: wrote ${file}\n`);
   const summaryOnStdout = Boolean(flags['output-dir']) || (!flags.output && formats[0] === 'text');
@@ -62,5 +78,5 @@ export async function scanAndReport(collection: Collection, target: ScanTarget, 
       process.stderr.write(`kscan: ${problem.source}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
     }
   }
-  return exitCode(result, flags['fail-on']);
+  return { result, written, code: exitCode(result, flags['fail-on']) };
 }

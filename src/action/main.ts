@@ -1,0 +1,121 @@
+// The GitHub Action: scan manifests (rendered Helm/kustomize output included) or a live cluster,
+// write SARIF, Markdown and JSON, annotate the findings on their file and line, put the Markdown
+// summary in the job summary, and fail the step when the gate fails. It runs the same scan as
+// `kscan manifests` / `kscan cluster` (src/cli/run-scan.ts); `npm run action` bundles it into
+// dist/action/bundle/index.js, which action.yml runs.
+import { copyFile, mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import { SEVERITIES, type Finding, type Severity } from '../model/types.js';
+import { collectFiles } from '../collect/files.js';
+import { collectLive } from '../collect/live.js';
+import { loadConfig } from '../config/config.js';
+import { scanAndWrite, type ScanFlagValues } from '../cli/run-scan.js';
+import { reportStem } from '../cli/output.js';
+import { renderMarkdown } from '../report/markdown.js';
+import { objectLabel } from '../report/common.js';
+import { InputFailure, errorMessage } from '../util/errors.js';
+
+/** GitHub shows only the first annotations of a step; more would only slow the run. */
+const MAX_ANNOTATIONS = 50;
+
+function list(name: string): string[] {
+  return core
+    .getInput(name)
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** The kubeconfig input is a path, or the kubeconfig itself (from a secret). */
+async function kubeconfigFile(value: string): Promise<string> {
+  // A path is one line; a kubeconfig (YAML or JSON) is not.
+  if (value.trim().includes('\n') || /^\s*\{|"?apiVersion"?\s*:/.test(value)) {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'kscan-action-')), 'kubeconfig');
+    await writeFile(file, value, { mode: 0o600 });
+    return file;
+  }
+  if (!(await stat(value).then((s) => s.isFile(), () => false))) throw new InputFailure(`input kubeconfig: file not found: ${value}`);
+  return value;
+}
+
+function annotate(finding: Finding): void {
+  const properties = { title: `${finding.checkId} ${finding.title}`, ...(finding.location ? { file: finding.location.file, startLine: finding.location.line, startColumn: finding.location.column } : {}) };
+  const text = `${objectLabel(finding.object)}: ${finding.message}${finding.remediation ? `\n${finding.remediation}` : ''}`;
+  if (finding.severity === 'critical' || finding.severity === 'high') core.error(text, properties);
+  else if (finding.severity === 'medium') core.warning(text, properties);
+  else core.notice(text, properties);
+}
+
+export async function run(): Promise<void> {
+  const paths = list('paths');
+  const kubeconfig = core.getInput('kubeconfig');
+  if (!paths.length && !kubeconfig) throw new InputFailure('input paths: give the manifests to scan (files, directories, rendered Helm or kustomize output), or a kubeconfig');
+  const outputDir = core.getInput('output-dir') || 'kscan-reports';
+  const formats = [...new Set(['json', 'md', 'sarif', ...list('formats')])];
+  const failOn = core.getInput('fail-on') || 'high';
+  if (![...SEVERITIES, 'none'].includes(failOn)) throw new InputFailure(`input fail-on: "${failOn}" is not one of ${[...SEVERITIES, 'none'].join(', ')}`);
+  const flags: ScanFlagValues = {
+    format: formats.join(','),
+    'output-dir': outputDir,
+    framework: list('frameworks'),
+    'fail-on': failOn,
+    'checks-dir': list('checks-dir'),
+    ...(core.getInput('baseline') ? { baseline: core.getInput('baseline') } : {}),
+  };
+  const config = await loadConfig(core.getInput('config') || undefined);
+  if (config) {
+    flags.framework = flags.framework?.length ? flags.framework : config.config.frameworks;
+    flags['checks-dir'] = [...(config.config.checksDirs ?? []), ...(flags['checks-dir'] ?? [])];
+    if (config.config.defaultExceptions === false) flags['default-exceptions'] = false;
+  }
+  const { imageScanExtension } = await import('../images/pipeline.js');
+  const imageResults = list('image-results');
+  const extensions = imageResults.length ? [imageScanExtension({ results: imageResults, scan: false })] : [];
+  const startedAt = new Date();
+
+  const outcome = kubeconfig
+    ? await (async () => {
+        const collection = await collectLive({ kubeconfig: await kubeconfigFile(kubeconfig), context: core.getInput('context') || undefined });
+        const name = collection.cluster?.name ?? 'cluster';
+        return scanAndWrite(collection, { type: 'cluster', name, cluster: collection.cluster }, flags, { startedAt, extensions, config });
+      })()
+    : await (async () => {
+        const collection = await collectFiles(paths);
+        if (collection.files === 0 && collection.coverage.errors.length === 0) throw new InputFailure(`input paths: no .yaml, .yml or .json files found in ${paths.join(', ')}`);
+        return scanAndWrite(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt, extensions, config });
+      })();
+  const { result, written, code } = outcome;
+
+  const sarif = path.join(outputDir, `${reportStem(result)}.sarif`);
+  const sarifFile = core.getInput('sarif-file');
+  if (sarifFile) {
+    await mkdir(path.dirname(path.resolve(sarifFile)), { recursive: true });
+    await copyFile(sarif, sarifFile);
+  }
+  const fresh = result.baseline ? new Set(result.baseline.newFingerprints) : undefined;
+  const gated = fresh ? result.findings.filter((f) => fresh.has(f.fingerprint)) : result.findings;
+  for (const severity of SEVERITIES) core.setOutput(severity, result.summary.bySeverity[severity]);
+  core.setOutput('findings', result.summary.findings);
+  core.setOutput('new-findings', gated.length);
+  core.setOutput('scores', JSON.stringify(Object.fromEntries((result.compliance ?? []).map((f) => [f.id, f.score.percent]))));
+  core.setOutput('sarif', sarifFile || sarif);
+  core.setOutput('reports', JSON.stringify(written));
+  core.setOutput('exit-code', code);
+
+  if (core.getInput('annotations') !== 'false') {
+    // The worst first, and those a reviewer can click through to (with a file) before the rest.
+    const rank = (f: Finding) => SEVERITIES.indexOf(f.severity as Severity) * 2 + (f.location ? 0 : 1);
+    for (const finding of [...gated].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_ANNOTATIONS)) annotate(finding);
+  }
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderMarkdown(result)).write();
+
+  if (code === 2) core.setFailed('kscan: the scan could not read its input or load its checks (see the problems above)');
+  else if (code === 1) core.setFailed(`kscan: ${gated.filter((f) => SEVERITIES.indexOf(f.severity) <= SEVERITIES.indexOf(failOn as Severity)).length} ${fresh ? 'new ' : ''}finding(s) at or above ${failOn}`);
+}
+
+run().catch((error: unknown) => {
+  core.setOutput('exit-code', 2);
+  core.setFailed(error instanceof InputFailure ? `kscan: ${error.message}` : `kscan: ${errorMessage(error)}`);
+});
