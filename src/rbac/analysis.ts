@@ -126,7 +126,7 @@ function selectorMatches(selector: LabelSelector, labels: Record<string, string>
   return Boolean(Object.keys(selector.matchLabels ?? {}).length || (selector.matchExpressions ?? []).length);
 }
 
-const roleKeyOf = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
+export const roleKeyOf = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
 const ref = (object: K8sObject) => `${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name ?? '?'}`;
 
 /** Readable grant path: binding → role (→ aggregated source) → rule. */
@@ -343,23 +343,46 @@ export class RbacAnalysis {
   /**
    * Every subject that can make the request, and through which grant. Without a namespace, grants in
    * any namespace are listed (each with its scope); with one, cluster-wide grants and that namespace's.
+   * A cluster-scoped resource (nodes, namespaces, ...) or a non-resource URL is granted only cluster-wide:
+   * a RoleBinding never reaches it.
    */
-  whoCan(request: AccessRequest): WhoCanAnswer[] {
+  whoCan(request: AccessRequest, options: { clusterScoped?: boolean } = {}): WhoCanAnswer[] {
     const out: WhoCanAnswer[] = [];
-    for (const grant of this.grants) {
-      if (request.namespace !== undefined && grant.namespace !== '' && grant.namespace !== request.namespace) continue;
+    const clusterOnly = options.clusterScoped === true || request.resource.startsWith('/');
+    for (const grant of this.candidates(request.verb)) {
+      if (grant.namespace !== '' && (clusterOnly || (request.namespace !== undefined && grant.namespace !== request.namespace))) continue;
       const match = ruleAllows(grant.rule, request);
       if (match === 'none') continue;
-      // A Role's rules apply to namespaced resources only; a non-resource URL needs a ClusterRoleBinding.
-      if (request.resource.startsWith('/') && grant.namespace !== '') continue;
       out.push({ subject: grant.subject, id: subjectId(grant.subject), system: grant.system, match, grant });
     }
     return out.sort((a, b) => a.id.localeCompare(b.id) || a.grant.namespace.localeCompare(b.grant.namespace));
   }
 
-  /** Whether the subject (with its groups) can make the request. */
-  can(subject: SubjectRef, request: AccessRequest): Grant[] {
-    return this.grantsOf(subject).filter((grant) => (request.namespace === undefined ? grant.namespace === '' : grant.namespace === '' || grant.namespace === request.namespace) && ruleAllows(grant.rule, request) === 'full');
+  /** Grants whose verbs can match: an index by verb keeps who-can fast on large clusters. */
+  private candidates(verb: string): Grant[] {
+    if (!this.byVerb) {
+      this.byVerb = new Map();
+      for (const grant of this.grants) {
+        // A rule with "*" is indexed under "*" only, so no grant is returned twice.
+        for (const v of grant.rule.verbs.includes('*') ? ['*'] : new Set(grant.rule.verbs)) {
+          const list = this.byVerb.get(v);
+          if (list) list.push(grant);
+          else this.byVerb.set(v, [grant]);
+        }
+      }
+    }
+    const exact = verb === '*' ? [] : (this.byVerb.get(verb) ?? []);
+    const wildcard = this.byVerb.get('*') ?? [];
+    // The answer is sorted by subject afterwards, so the two lists need no merging by position.
+    return wildcard.length ? (exact.length ? exact.concat(wildcard) : wildcard) : exact;
+  }
+
+  private byVerb?: Map<string, Grant[]>;
+
+  /** Whether the subject (with its groups) can make the request: the grants that allow it fully. */
+  can(subject: SubjectRef, request: AccessRequest, options: { clusterScoped?: boolean; groups?: string[] } = {}): Grant[] {
+    const clusterOnly = options.clusterScoped === true || request.resource.startsWith('/') || request.namespace === undefined;
+    return this.grantsOf(subject, options.groups).filter((grant) => (grant.namespace === '' || (!clusterOnly && grant.namespace === request.namespace)) && ruleAllows(grant.rule, request) === 'full');
   }
 }
 

@@ -36,7 +36,8 @@ export const EFFECTIVE_PERMISSIONS_KIND = 'EffectivePermissions';
 export const ROLE_USAGE_KIND = 'RoleUsage';
 const API_VERSION = 'kscan.io/v1';
 
-function ruleObject(grant: Grant): Record<string, unknown> {
+/** One grant as an EffectivePermissions rule (also used by the subject view's risk marking). */
+export function ruleObject(grant: Grant): Record<string, unknown> {
   return {
     namespace: grant.namespace,
     verbs: grant.rule.verbs,

@@ -1,0 +1,241 @@
+// The answers of `kscan rbac who-can` and `kscan rbac subject` as plain data (the JSON output) and
+// as text. Risky permissions are the KS-RBAC checks' verdicts on the subject's EffectivePermissions,
+// so the subject view and the scan's findings never disagree.
+import type { Check } from '../checks/loader.js';
+import { runChecks } from '../checks/engine.js';
+import { Inventory } from '../inventory/inventory.js';
+import type { Severity } from '../model/types.js';
+import { grantPath, grantText, type Grant, type RbacAnalysis } from './analysis.js';
+import { EFFECTIVE_PERMISSIONS_KIND, ruleObject } from './derive.js';
+import { describeRule, implicitGroups, subjectId, subjectUsername, type AccessRequest, type SubjectRef } from './model.js';
+
+export interface GrantRef {
+  binding: string;
+  role: string;
+  aggregatedFrom?: string;
+  viaGroup?: string;
+  rule: string;
+  /** "binding → role → rule", as in findings. */
+  path: string;
+}
+
+function grantRef(grant: Grant): GrantRef {
+  const name = (kind: string, namespace: string | undefined, n: string) => `${kind} ${namespace ? `${namespace}/` : ''}${n}`;
+  return {
+    binding: name(grant.binding.kind, grant.binding.namespace, grant.binding.name),
+    role: name(grant.role.kind, grant.role.namespace, grant.role.name),
+    ...(grant.aggregatedFrom ? { aggregatedFrom: grant.aggregatedFrom } : {}),
+    ...(grant.viaGroup ? { viaGroup: grant.viaGroup } : {}),
+    rule: describeRule(grant.rule),
+    path: grantText(grant),
+  };
+}
+
+export const scopeLabel = (namespace: string) => (namespace === '' ? 'cluster-wide' : `namespace ${namespace}`);
+
+export function requestLabel(request: AccessRequest): string {
+  const resource = request.resource.startsWith('/') ? request.resource : `${request.resource}${request.group ? `.${request.group}` : ''}${request.subresource ? `/${request.subresource}` : ''}`;
+  return `${request.verb} ${resource}${request.name ? ` ${request.name}` : ''}${request.namespace !== undefined ? ` in namespace ${request.namespace}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// who-can
+
+export interface WhoCanSubject {
+  id: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  system: boolean;
+  grants: (GrantRef & { scope: string; match: 'full' | 'names'; resourceNames?: string[] })[];
+}
+
+export interface WhoCanView {
+  request: AccessRequest;
+  clusterScoped: boolean;
+  subjects: WhoCanSubject[];
+}
+
+export function whoCanView(analysis: RbacAnalysis, request: AccessRequest, options: { clusterScoped?: boolean; includeSystem?: boolean } = {}): WhoCanView {
+  const bySubject = new Map<string, WhoCanSubject>();
+  for (const answer of analysis.whoCan(request, { clusterScoped: options.clusterScoped })) {
+    if (answer.system && options.includeSystem === false) continue;
+    let entry = bySubject.get(answer.id);
+    if (!entry) {
+      const { subject } = answer;
+      bySubject.set(answer.id, (entry = { id: answer.id, kind: subject.kind, name: subject.name, ...(subject.namespace ? { namespace: subject.namespace } : {}), system: answer.system, grants: [] }));
+    }
+    entry.system &&= answer.system;
+    entry.grants.push({
+      ...grantRef(answer.grant),
+      scope: scopeLabel(answer.grant.namespace),
+      match: answer.match,
+      ...(answer.grant.rule.resourceNames.length ? { resourceNames: answer.grant.rule.resourceNames } : {}),
+    });
+  }
+  return { request, clusterScoped: Boolean(options.clusterScoped), subjects: [...bySubject.values()] };
+}
+
+export function renderWhoCan(view: WhoCanView): string {
+  const lines: string[] = [];
+  const n = view.subjects.length;
+  lines.push(`Who can ${requestLabel(view.request)}: ${n} subject${n === 1 ? '' : 's'}${view.clusterScoped ? ' (cluster-scoped: only ClusterRoleBindings count)' : ''}`);
+  for (const subject of view.subjects) {
+    lines.push('', `${subject.kind} ${subject.namespace ? `${subject.namespace}/` : ''}${subject.name}${subject.system ? '  (system)' : ''}`);
+    for (const grant of subject.grants) {
+      const names = grant.match === 'names' ? `  only resourceNames ${grant.resourceNames!.join(', ')}` : '';
+      lines.push(`  ${grant.scope}: ${grant.path}${names}`);
+    }
+  }
+  if (!n) lines.push('', 'No binding grants it.');
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// subject
+
+export interface RiskMark {
+  checkId: string;
+  title: string;
+  severity: Severity;
+}
+
+export interface PermissionRow {
+  /** "pods", "pods/exec", "deployments.apps", or a non-resource URL. */
+  resource: string;
+  resourceNames: string[];
+  verbs: string[];
+  via: string[];
+  risks: RiskMark[];
+}
+
+export interface SubjectView {
+  id: string;
+  subject: SubjectRef & { username?: string };
+  system: boolean;
+  /** ServiceAccounts: whether it exists (undefined when unknown). */
+  exists?: boolean;
+  groups: string[];
+  workloads: string[];
+  bindings: number;
+  /** Cluster-wide first, then namespaces by name. */
+  scopes: { scope: string; namespace: string; permissions: PermissionRow[] }[];
+  risks: (RiskMark & { grants: string[] })[];
+}
+
+const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** The KS-RBAC checks on EffectivePermissions, run on the subject's grants (its groups' included). */
+function riskyGrants(view: { id: string; subject: SubjectRef }, grants: Grant[], checks: Check[]): Map<string, RiskMark[]> {
+  const relevant = checks.filter((check) => check.match?.kinds?.includes(EFFECTIVE_PERMISSIONS_KIND));
+  const object = {
+    apiVersion: 'kscan.io/v1',
+    kind: EFFECTIVE_PERMISSIONS_KIND,
+    metadata: { name: view.id, ...(view.subject.namespace ? { namespace: view.subject.namespace } : {}) },
+    subject: { ...view.subject },
+    // Evaluated as a non-system subject so a system component's powers are shown too.
+    system: false,
+    exists: true,
+    defaultServiceAccount: view.subject.kind === 'ServiceAccount' && view.subject.name === 'default',
+    workloads: [],
+    rules: grants.map((grant) => ({ ...ruleObject(grant), system: false })),
+  };
+  const result = runChecks(new Inventory([{ object }]), relevant);
+  const out = new Map<string, RiskMark[]>();
+  for (const finding of result.findings) {
+    for (const grant of grants) {
+      const text = grantText(grant);
+      if (!finding.message.includes(text)) continue;
+      const marks = out.get(text) ?? [];
+      if (!marks.some((m) => m.checkId === finding.checkId)) marks.push({ checkId: finding.checkId, title: finding.title, severity: finding.severity });
+      out.set(text, marks);
+    }
+  }
+  return out;
+}
+
+function resourceLabel(group: string, resource: string): string {
+  return group === '' || group === undefined ? resource : `${resource.split('/')[0]}.${group}${resource.includes('/') ? `/${resource.split('/').slice(1).join('/')}` : ''}`;
+}
+
+export function subjectView(analysis: RbacAnalysis, subject: SubjectRef, checks: Check[]): SubjectView {
+  const id = subjectId(subject);
+  const entry = analysis.subjects.get(id);
+  const grants = analysis.grantsOf(subject);
+  const risky = riskyGrants({ id, subject }, grants, checks);
+  const scopes = new Map<string, Map<string, PermissionRow>>();
+  for (const grant of grants) {
+    let rows = scopes.get(grant.namespace);
+    if (!rows) scopes.set(grant.namespace, (rows = new Map()));
+    const marks = risky.get(grantText(grant)) ?? [];
+    const path = grantPath(grant);
+    // One row per resource (per group) and resourceNames set, verbs merged across rules and bindings.
+    const targets = [
+      ...grant.rule.apiGroups.flatMap((group) => grant.rule.resources.map((resource) => resourceLabel(group, resource))),
+      ...grant.rule.nonResourceURLs,
+    ];
+    for (const resource of targets) {
+      const key = `${resource}\u0000${grant.rule.resourceNames.join(',')}`;
+      let row = rows.get(key);
+      if (!row) rows.set(key, (row = { resource, resourceNames: [...grant.rule.resourceNames], verbs: [], via: [], risks: [] }));
+      for (const verb of grant.rule.verbs) if (!row.verbs.includes(verb)) row.verbs.push(verb);
+      if (!row.via.includes(path)) row.via.push(path);
+      for (const mark of marks) if (!row.risks.some((m) => m.checkId === mark.checkId)) row.risks.push(mark);
+    }
+  }
+  const risks = new Map<string, RiskMark & { grants: string[] }>();
+  for (const [text, marks] of risky) {
+    for (const mark of marks) {
+      const risk = risks.get(mark.checkId) ?? { ...mark, grants: [] };
+      risk.grants.push(text);
+      risks.set(mark.checkId, risk);
+    }
+  }
+  const username = subjectUsername(subject);
+  return {
+    id,
+    subject: { ...subject, ...(username ? { username } : {}) },
+    system: entry?.system ?? false,
+    ...(entry?.exists !== undefined ? { exists: entry.exists } : {}),
+    groups: implicitGroups(subject),
+    workloads: (entry?.workloads ?? []).map((w) => `${w.kind} ${w.namespace}/${w.name}`),
+    bindings: new Set(grants.map((g) => `${g.binding.kind}/${g.binding.namespace ?? ''}/${g.binding.name}`)).size,
+    scopes: [...scopes.entries()]
+      .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
+      .map(([namespace, rows]) => ({
+        scope: scopeLabel(namespace),
+        namespace,
+        permissions: [...rows.values()]
+          .map((row) => ({ ...row, verbs: row.verbs.includes('*') ? ['*'] : row.verbs.sort() }))
+          .sort((a, b) => Number(b.risks.length > 0) - Number(a.risks.length > 0) || a.resource.localeCompare(b.resource)),
+      })),
+    risks: [...risks.values()].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.checkId.localeCompare(b.checkId)),
+  };
+}
+
+export function renderSubject(view: SubjectView): string {
+  const lines: string[] = [];
+  const s = view.subject;
+  lines.push(`${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}${view.system ? '  (system)' : ''}${view.exists === false ? '  (does not exist: bindings name a missing account)' : ''}`);
+  if (s.username) lines.push(`  user name: ${s.username}`);
+  if (view.groups.length) lines.push(`  groups: ${view.groups.join(', ')}`);
+  if (view.workloads.length) lines.push(`  workloads: ${view.workloads.join(', ')}`);
+  lines.push(`  ${view.bindings} binding${view.bindings === 1 ? '' : 's'}; ${view.risks.length} risky permission${view.risks.length === 1 ? '' : 's'}`);
+  if (view.risks.length) {
+    lines.push('', 'Risky permissions:');
+    for (const risk of view.risks) {
+      lines.push(`  ! ${risk.severity.toUpperCase()} ${risk.checkId} ${risk.title}`);
+      for (const grant of risk.grants) lines.push(`      ${grant}`);
+    }
+  }
+  for (const scope of view.scopes) {
+    lines.push('', `${scope.scope[0]!.toUpperCase()}${scope.scope.slice(1)}:`);
+    const width = Math.min(48, Math.max(...scope.permissions.map((p) => p.resource.length + (p.resourceNames.length ? p.resourceNames.join(',').length + 3 : 0))));
+    for (const p of scope.permissions) {
+      const label = `${p.resource}${p.resourceNames.length ? ` [${p.resourceNames.join(',')}]` : ''}`;
+      lines.push(`  ${p.risks.length ? '!' : ' '} ${label.padEnd(width)}  ${p.verbs.join(',')}${p.risks.length ? `  (${p.risks.map((r) => r.checkId).join(', ')})` : ''}`);
+    }
+  }
+  if (!view.scopes.length) lines.push('', 'No binding grants it anything (directly or through its groups).');
+  return lines.join('\n') + '\n';
+}
