@@ -125,6 +125,19 @@ function mergeUse(uses: PermissionUse[]): PermissionUse | undefined {
   return merged;
 }
 
+/**
+ * The grant texts a KS-RBAC finding names: its messages end " via <grant>; <grant>..." (checks/rbac),
+ * so splitting is exact and linear; any other message falls back to searching for each text.
+ */
+function grantsNamedIn(message: string, texts: string[], known: Set<string>): string[] {
+  const via = message.indexOf(' via ');
+  if (via >= 0) {
+    const named = message.slice(via + 5).split(/; (?=(?:RoleBinding|ClusterRoleBinding|group) )/).filter((text) => known.has(text));
+    if (named.length) return [...new Set(named)];
+  }
+  return texts.filter((text) => message.includes(text));
+}
+
 export function describeUse(use: PermissionUse): string {
   return `used ${use.count} time${use.count === 1 ? '' : 's'}${use.last ? `, last ${use.last}` : ''} by ${use.by.slice(0, 3).join(', ')}${use.by.length > 3 ? ` and ${use.by.length - 3} more` : ''}`;
 }
@@ -155,8 +168,10 @@ export function buildRbacReport(analysis: RbacAnalysis, findings: Finding[], opt
     if (!entry) continue;
     const uses = options.usage ? grantUse(entry, options.usage) : new Map<string, PermissionUse>();
     const risks: RiskyPermission[] = [];
+    const texts = [...new Set(entry.grants.map(grantText))];
+    const known = new Set(texts);
     for (const finding of subjectFindings) {
-      const grants = [...new Set(entry.grants.map(grantText))].filter((text) => finding.message.includes(text));
+      const grants = grantsNamedIn(finding.message, texts, known);
       const used = mergeUse(grants.flatMap((text) => uses.get(text) ?? []));
       // Used risky permissions are said so in the finding itself, so every report shows it.
       if (used) finding.message += ` (${describeUse(used)})`;
