@@ -148,8 +148,25 @@ export interface SubjectView {
 
 const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
-/** The KS-RBAC checks on EffectivePermissions, run on the subject's grants (its groups' included). */
-function riskyGrants(view: { id: string; subject: SubjectRef }, grants: Grant[], checks: Check[]): Map<string, RiskMark[]> {
+/** One grant narrowed to one resource (in one group) or one non-resource URL: a row of the view. */
+interface Atom {
+  grant: Grant;
+  group?: string;
+  resource?: string;
+  url?: string;
+}
+
+function atomsOf(grant: Grant): Atom[] {
+  const { apiGroups, resources, nonResourceURLs } = grant.rule;
+  return [...apiGroups.flatMap((group) => resources.map((resource) => ({ grant, group, resource }))), ...nonResourceURLs.map((url) => ({ grant, url }))];
+}
+
+/**
+ * The KS-RBAC checks on EffectivePermissions, run on the subject's grants (its groups' included), one
+ * rule per atom so a risk lands on the resource that carries it (nodes/proxy, not the configmaps
+ * granted beside it). Each atom's grant text is a token the findings' messages name it by.
+ */
+function riskyAtoms(view: { id: string; subject: SubjectRef }, atoms: Atom[], checks: Check[]): Map<number, RiskMark[]> {
   const relevant = checks.filter((check) => check.match?.kinds?.includes(EFFECTIVE_PERMISSIONS_KIND));
   const object = {
     apiVersion: 'kscan.io/v1',
@@ -161,59 +178,62 @@ function riskyGrants(view: { id: string; subject: SubjectRef }, grants: Grant[],
     exists: true,
     defaultServiceAccount: view.subject.kind === 'ServiceAccount' && view.subject.name === 'default',
     workloads: [],
-    rules: grants.map((grant) => ({ ...ruleObject(grant), system: false })),
+    rules: atoms.map((atom, i) => ({
+      ...ruleObject(atom.grant),
+      apiGroups: atom.url ? [] : [atom.group],
+      resources: atom.url ? [] : [atom.resource],
+      nonResourceURLs: atom.url ? [atom.url] : [],
+      grant: `\u27e6${i}\u27e7`,
+      system: false,
+    })),
   };
-  const result = runChecks(new Inventory([{ object }]), relevant);
-  const out = new Map<string, RiskMark[]>();
-  for (const finding of result.findings) {
-    for (const grant of grants) {
-      const text = grantText(grant);
-      if (!finding.message.includes(text)) continue;
-      const marks = out.get(text) ?? [];
+  const out = new Map<number, RiskMark[]>();
+  for (const finding of runChecks(new Inventory([{ object }]), relevant).findings) {
+    for (const match of finding.message.matchAll(/\u27e6(\d+)\u27e7/g)) {
+      const i = Number(match[1]);
+      const marks = out.get(i) ?? [];
       if (!marks.some((m) => m.checkId === finding.checkId)) marks.push({ checkId: finding.checkId, title: finding.title, severity: finding.severity });
-      out.set(text, marks);
+      out.set(i, marks);
     }
   }
   return out;
 }
 
 function resourceLabel(group: string, resource: string): string {
-  return group === '' || group === undefined ? resource : `${resource.split('/')[0]}.${group}${resource.includes('/') ? `/${resource.split('/').slice(1).join('/')}` : ''}`;
+  if (!group) return resource;
+  const slash = resource.indexOf('/');
+  return slash < 0 ? `${resource}.${group}` : `${resource.slice(0, slash)}.${group}${resource.slice(slash)}`;
 }
 
 export function subjectView(analysis: RbacAnalysis, subject: SubjectRef, checks: Check[]): SubjectView {
   const id = subjectId(subject);
   const entry = analysis.subjects.get(id);
   const grants = analysis.grantsOf(subject);
-  const risky = riskyGrants({ id, subject }, grants, checks);
+  const atoms = grants.flatMap(atomsOf);
+  const risky = riskyAtoms({ id, subject }, atoms, checks);
   const scopes = new Map<string, Map<string, PermissionRow>>();
-  for (const grant of grants) {
+  const risks = new Map<string, RiskMark & { grants: string[] }>();
+  atoms.forEach((atom, i) => {
+    const { grant } = atom;
     let rows = scopes.get(grant.namespace);
     if (!rows) scopes.set(grant.namespace, (rows = new Map()));
-    const marks = risky.get(grantText(grant)) ?? [];
+    const marks = risky.get(i) ?? [];
     const path = grantPath(grant);
     // One row per resource (per group) and resourceNames set, verbs merged across rules and bindings.
-    const targets = [
-      ...grant.rule.apiGroups.flatMap((group) => grant.rule.resources.map((resource) => resourceLabel(group, resource))),
-      ...grant.rule.nonResourceURLs,
-    ];
-    for (const resource of targets) {
-      const key = `${resource}\u0000${grant.rule.resourceNames.join(',')}`;
-      let row = rows.get(key);
-      if (!row) rows.set(key, (row = { resource, resourceNames: [...grant.rule.resourceNames], verbs: [], via: [], risks: [] }));
-      for (const verb of grant.rule.verbs) if (!row.verbs.includes(verb)) row.verbs.push(verb);
-      if (!row.via.includes(path)) row.via.push(path);
-      for (const mark of marks) if (!row.risks.some((m) => m.checkId === mark.checkId)) row.risks.push(mark);
-    }
-  }
-  const risks = new Map<string, RiskMark & { grants: string[] }>();
-  for (const [text, marks] of risky) {
+    const resource = atom.url ?? resourceLabel(atom.group!, atom.resource!);
+    const key = `${resource}\u0000${grant.rule.resourceNames.join(',')}`;
+    let row = rows.get(key);
+    if (!row) rows.set(key, (row = { resource, resourceNames: [...grant.rule.resourceNames], verbs: [], via: [], risks: [] }));
+    for (const verb of grant.rule.verbs) if (!row.verbs.includes(verb)) row.verbs.push(verb);
+    if (!row.via.includes(path)) row.via.push(path);
     for (const mark of marks) {
+      if (!row.risks.some((m) => m.checkId === mark.checkId)) row.risks.push(mark);
       const risk = risks.get(mark.checkId) ?? { ...mark, grants: [] };
-      risk.grants.push(text);
+      const text = grantText(grant);
+      if (!risk.grants.includes(text)) risk.grants.push(text);
       risks.set(mark.checkId, risk);
     }
-  }
+  });
   const username = subjectUsername(subject);
   return {
     id,

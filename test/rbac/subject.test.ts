@@ -20,6 +20,8 @@ const objects = [
   clusterBinding('deployer-secrets', 'secret-reader', [sa('ci', 'deployer')]),
   binding('ci', 'deployer', { kind: 'Role', name: 'deploy' }, [sa('ci', 'deployer')]),
   clusterBinding('all-accounts', 'discovery-extra', [group('system:serviceaccounts')]),
+  clusterRole('scrape', [{ verbs: ['get'], apiGroups: [''], resources: ['nodes/proxy', 'configmaps'] }]),
+  clusterBinding('deployer-scrape', 'scrape', [sa('ci', 'deployer')]),
 ];
 
 describe('rbac subject', () => {
@@ -36,7 +38,7 @@ describe('rbac subject', () => {
     const deployments = ci.find((p) => p.resource === 'deployments.apps');
     expect(deployments?.verbs).to.deep.equal(['get', 'list', 'patch']); // two rules, one row
     expect(deployments?.via).to.deep.equal(['RoleBinding ci/deployer → Role deploy']);
-    expect(view.bindings).to.equal(3);
+    expect(view.bindings).to.equal(4);
   });
 
   it('includes what its groups grant, with the group in the path', () => {
@@ -50,6 +52,9 @@ describe('rbac subject', () => {
     const exec = view.scopes[1]!.permissions.find((p) => p.resource === 'pods/exec');
     expect(exec?.risks.map((r) => r.checkId)).to.include('KS-RBAC-103');
     expect(view.scopes[1]!.permissions.find((p) => p.resource === 'deployments.apps')?.risks).to.deep.equal([]);
+    // A risk lands on the resource that carries it, not on everything its rule lists.
+    expect(view.scopes[0]!.permissions.find((p) => p.resource === 'nodes/proxy')?.risks.map((r) => r.checkId)).to.deep.equal(['KS-RBAC-106']);
+    expect(view.scopes[0]!.permissions.find((p) => p.resource === 'configmaps')?.risks).to.deep.equal([]);
     expect(view.risks.map((r) => r.checkId)).to.include.members(['KS-RBAC-101', 'KS-RBAC-103']);
     expect(view.risks.find((r) => r.checkId === 'KS-RBAC-101')?.grants).to.deep.equal(['ClusterRoleBinding deployer-secrets → ClusterRole secret-reader → get,list secrets']);
   });
