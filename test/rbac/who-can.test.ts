@@ -5,6 +5,11 @@ import { RbacAnalysis } from '../../src/rbac/analysis.js';
 import { whoCanView } from '../../src/rbac/views.js';
 import { parseResourceArg, ResourceCatalog } from '../../src/rbac/resources.js';
 import { problemLine } from '../../src/rbac/input.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeSnapshot } from '../../src/collect/snapshot.js';
+import { startFixtureApiServer } from '../support/api-server.js';
 import { runKscan } from '../support/cli.js';
 import { binding, clusterBinding, clusterRole, DEMO, group, role, sa, user } from './fixtures.js';
 
@@ -127,5 +132,37 @@ describe('rbac who-can', () => {
     const missing = await runKscan(['rbac', 'who-can', 'get', 'pods', '--snapshot', '/nonexistent/snap']);
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include('snapshot not found: /nonexistent/snap');
+  });
+
+  it('answers the same from a live cluster (the fixture API server over TLS) as from its snapshot', async function () {
+    this.timeout(60_000);
+    const server = await startFixtureApiServer({ snapshot: DEMO });
+    const denied = await startFixtureApiServer({ snapshot: DEMO, forbidden: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'] });
+    try {
+      const live = await runKscan(['rbac', 'who-can', 'list', 'secrets', '-n', 'payments', '--kubeconfig', server.kubeconfigPath, '--json']);
+      expect(live.code, live.stderr).to.equal(0);
+      const offline = await runKscan(['rbac', 'who-can', 'list', 'secrets', '-n', 'payments', '--snapshot', DEMO, '--json']);
+      const ids = (out: string) => (JSON.parse(out) as { subjects: { id: string }[] }).subjects.map((s) => s.id);
+      expect(ids(live.stdout)).to.deep.equal(ids(offline.stdout)).and.to.not.be.empty;
+      const none = await runKscan(['rbac', 'who-can', 'list', 'secrets', '--kubeconfig', denied.kubeconfigPath]);
+      expect(none.code).to.equal(2);
+      expect(none.stderr).to.match(/^kscan: no RBAC objects \(Role, ClusterRole, RoleBinding, ClusterRoleBinding\) read from .*ClusterRole \(forbidden\)/);
+    } finally {
+      await server.close();
+      await denied.close();
+    }
+  });
+
+  it('warns about bad RBAC input on standard error, one line each, and still answers', async () => {
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), 'kscan-rbac-bad-')), 'snap');
+    const items = [...objects, binding('shop', 'ghost', { kind: 'Role', name: 'does-not-exist' }, [sa('shop', 'app')]), role('shop', 'broken', [{ resources: ['pods'] }])];
+    await writeSnapshot({ source: 'cluster', collectedAt: new Date().toISOString(), objects: items, coverage: { kinds: [], errors: [] } }, dir);
+    const run = await runKscan(['rbac', 'who-can', 'list', 'pods', '-n', 'shop', '--snapshot', dir]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('ServiceAccount monitoring/prometheus');
+    const warnings = run.stderr.trim().split('\n');
+    expect(warnings).to.have.length(2);
+    expect(warnings).to.include('kscan: warning: RoleBinding shop/ghost: refers to Role shop/does-not-exist, which does not exist; it grants nothing');
+    expect(warnings).to.include('kscan: warning: Role shop/broken: rules[0]: rule has no verbs; rule ignored');
   });
 });
