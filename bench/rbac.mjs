@@ -167,6 +167,9 @@ const firstStarted = performance.now();
 const { clusterScoped: firstScoped, ...firstRequest } = questions[0];
 whoCanView(analysis, firstRequest, { clusterScoped: firstScoped });
 const firstQueryMs = performance.now() - firstStarted;
+const secondStarted = performance.now();
+whoCanView(analysis, firstRequest, { clusterScoped: firstScoped });
+const indexQueryMs = performance.now() - secondStarted;
 const latencies = [];
 const cpuLatencies = [];
 let answered = 0;
@@ -189,7 +192,7 @@ const summary = {
   runs: RUNS,
   analysis: Object.fromEntries(Object.keys(analysisRuns[0]).map((key) => [key, Math.round(median(analysisRuns.map((r) => r[key])))])),
   analysisWallMs: totals.map((t) => Math.round(t)),
-  whoCan: { queries: QUERIES, firstQueryMs: Number(firstQueryMs.toFixed(2)), p50Ms: Number(quantile(latencies, 0.5).toFixed(2)), p99Ms: Number(quantile(latencies, 0.99).toFixed(2)), maxMs: Number(latencies[latencies.length - 1].toFixed(2)), cpuP50Ms: Number(quantile(cpuLatencies, 0.5).toFixed(2)), cpuP99Ms: Number(quantile(cpuLatencies, 0.99).toFixed(2)), meanSubjects: Math.round(answered / QUERIES) },
+  whoCan: { queries: QUERIES, firstQueryMs: Number(firstQueryMs.toFixed(2)), indexBuildQueryMs: Number(indexQueryMs.toFixed(2)), p50Ms: Number(quantile(latencies, 0.5).toFixed(2)), p99Ms: Number(quantile(latencies, 0.99).toFixed(2)), maxMs: Number(latencies[latencies.length - 1].toFixed(2)), cpuP50Ms: Number(quantile(cpuLatencies, 0.5).toFixed(2)), cpuP99Ms: Number(quantile(cpuLatencies, 0.99).toFixed(2)), meanSubjects: Math.round(answered / QUERIES) },
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   targets: { analysisMs: TARGET_ANALYSIS_MS, whoCanMs: TARGET_WHO_CAN_MS },
   met: { analysis: median(totals) < TARGET_ANALYSIS_MS, whoCan: quantile(latencies, 0.99) < TARGET_WHO_CAN_MS },
@@ -206,5 +209,5 @@ console.log('| --- | ---: |');
 for (const [key, value] of Object.entries(summary.analysis)) console.log(`| ${key.replace(/Ms$/, '')} | ${value} |`);
 console.log(`full analysis: ${summary.analysis.totalMs} ms   target < ${TARGET_ANALYSIS_MS} ms: ${summary.met.analysis ? 'met' : 'MISSED'}`);
 console.log(`full analysis CPU time: ${summary.analysis.totalCpuMs} ms (the wall time on an idle core)`);
-console.log(`who-can (${QUERIES} queries): first ${summary.whoCan.firstQueryMs} ms, p50 ${summary.whoCan.p50Ms} ms, p99 ${summary.whoCan.p99Ms} ms, max ${summary.whoCan.maxMs} ms (CPU p50 ${summary.whoCan.cpuP50Ms}, p99 ${summary.whoCan.cpuP99Ms})   target < ${TARGET_WHO_CAN_MS} ms: ${summary.met.whoCan ? 'met' : 'MISSED'}`);
+console.log(`who-can (${QUERIES} queries): first (scan) ${summary.whoCan.firstQueryMs} ms, second (builds the index) ${summary.whoCan.indexBuildQueryMs} ms, then p50 ${summary.whoCan.p50Ms} ms, p99 ${summary.whoCan.p99Ms} ms, max ${summary.whoCan.maxMs} ms (CPU p50 ${summary.whoCan.cpuP50Ms}, p99 ${summary.whoCan.cpuP99Ms})   target < ${TARGET_WHO_CAN_MS} ms: ${summary.met.whoCan ? 'met' : 'MISSED'}`);
 console.log(`peak RSS: ${summary.peakRssMiB} MiB`);

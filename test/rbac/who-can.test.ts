@@ -1,7 +1,7 @@
 // who-can over constructed RBAC (aggregation, wildcards, resourceNames, subresources, scope) and
 // over the demo snapshot through the real CLI.
 import { expect } from 'chai';
-import { RbacAnalysis } from '../../src/rbac/analysis.js';
+import { grantText, RbacAnalysis } from '../../src/rbac/analysis.js';
 import { whoCanView } from '../../src/rbac/views.js';
 import { parseResourceArg, ResourceCatalog } from '../../src/rbac/resources.js';
 import { problemLine } from '../../src/rbac/input.js';
@@ -79,6 +79,22 @@ describe('rbac who-can', () => {
     expect(ids({ verb: 'get', group: '', resource: '/metrics' })).to.include('serviceaccount/monitoring/prometheus');
     expect(ids({ verb: 'get', group: '', resource: '/debug/pprof' })).to.include('serviceaccount/monitoring/prometheus');
     expect(ids({ verb: 'get', group: '', resource: '/healthz' })).to.not.include('serviceaccount/monitoring/prometheus');
+  });
+
+  it('gives the same answers from the first (scanning) query as from the verb × resource index', () => {
+    const requests = [
+      { verb: 'list', group: '', resource: 'pods', namespace: 'shop' },
+      { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'x' },
+      { verb: 'get', group: '', resource: '/debug/pprof' },
+      { verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 'db-password' },
+      { verb: '*', group: '*', resource: '*' },
+    ];
+    const indexed = new RbacAnalysis(objects);
+    indexed.whoCan(requests[0]!); // the first query scans; every later one uses the index
+    for (const request of requests) {
+      const scanned = new RbacAnalysis(objects).whoCan(request).map((a) => `${a.id} ${grantText(a.grant)}`);
+      expect(indexed.whoCan(request).map((a) => `${a.id} ${grantText(a.grant)}`), JSON.stringify(request)).to.deep.equal(scanned).and.not.be.empty;
+    }
   });
 
   it('parses kubectl resource syntax with the group table', () => {
