@@ -176,15 +176,27 @@ describe('rbac least-privilege', () => {
       clusterRole('secret-reader', [{ verbs: ['list'], apiGroups: [''], resources: ['secrets'] }]),
       clusterBinding('readers', 'secret-reader', [sa('ops', 'reader'), sa('ops', 'idle')]),
     ];
-    const usage = await usageFrom([event('system:serviceaccount:ops:reader', 'list', { resource: 'secrets', namespace: 'payments' })]);
+    objects.push(
+      role('ops', 'debug', [{ verbs: ['get', 'create'], apiGroups: [''], resources: ['configmaps', 'pods/exec'] }]),
+      binding('ops', 'debug', { kind: 'Role', name: 'debug' }, [sa('ops', 'reader'), sa('ops', 'idle')]),
+    );
+    const usage = await usageFrom([
+      event('system:serviceaccount:ops:reader', 'list', { resource: 'secrets', namespace: 'payments' }),
+      event('system:serviceaccount:ops:reader', 'create', { resource: 'pods', subresource: 'exec', namespace: 'ops', name: 'web-0' }),
+      // idle used the debug rule only for configmaps: the rule was used, its exec risk was not.
+      event('system:serviceaccount:ops:idle', 'get', { resource: 'configmaps', namespace: 'ops', name: 'settings' }),
+    ]);
     const analysis = new RbacAnalysis(objects);
     const checks = (await loadChecks()).checks.filter((c) => c.category === 'rbac');
     const findings = runChecks(new Inventory([...objects, ...deriveRbacObjects(objects)]), checks).findings;
-    const { report } = buildRbacReport(analysis, findings, { usage });
+    const { report } = buildRbacReport(analysis, findings, { usage, checks });
     const reader = report.subjects.find((s) => s.id === 'serviceaccount/ops/reader')!;
     const idle = report.subjects.find((s) => s.id === 'serviceaccount/ops/idle')!;
     expect(reader.risks.find((r) => r.checkId === 'KS-RBAC-101')?.used).to.deep.include({ count: 1, by: ['system:serviceaccount:ops:reader'] });
     expect(idle.risks.find((r) => r.checkId === 'KS-RBAC-101')?.used).to.equal(undefined);
+    expect(reader.risks.find((r) => r.checkId === 'KS-RBAC-103')?.used).to.deep.include({ count: 1 });
+    expect(idle.risks.find((r) => r.checkId === 'KS-RBAC-103'), 'the exec risk is reported').to.not.equal(undefined);
+    expect(idle.risks.find((r) => r.checkId === 'KS-RBAC-103')?.used, 'configmaps use is not exec use').to.equal(undefined);
     expect(reader.power).to.be.greaterThan(idle.power);
     expect(report.subjects[0]!.id).to.equal('serviceaccount/ops/reader');
     expect(findings.find((f) => f.checkId === 'KS-RBAC-101' && f.object.name === 'serviceaccount/ops/reader')?.message).to.include('used 1 time');
