@@ -6,6 +6,7 @@ import { collectLive } from '../collect/live.js';
 import { readSnapshot } from '../collect/snapshot.js';
 import type { Collection, InputError } from '../model/types.js';
 import { InputFailure } from '../util/errors.js';
+import { terminalSafe } from '../report/sanitize.js';
 import { RbacAnalysis } from './analysis.js';
 import { ResourceCatalog } from './resources.js';
 
@@ -44,5 +45,5 @@ export function problemLine(problem: InputError): string {
 
 /** Input problems go to standard error, one line each, so JSON on standard output stays clean. */
 export function reportProblems(problems: InputError[]): void {
-  for (const problem of problems) process.stderr.write(`kscan: warning: ${problemLine(problem)}\n`);
+  for (const problem of problems) process.stderr.write(`kscan: warning: ${terminalSafe(problemLine(problem))}\n`);
 }

@@ -8,6 +8,7 @@
 // honour them and the subject touched few objects: get/update/patch/delete on at most
 // `maxNames` names, every such request naming one (list, watch and create cannot be limited by name).
 import { Document, isScalar, isSeq, visit } from 'yaml';
+import { terminalSafe } from '../report/sanitize.js';
 import type { K8sObject } from '../model/types.js';
 import { grantText, roleKeyOf, type Grant, type RbacAnalysis, type RoleNode } from './analysis.js';
 import { ruleAllows, subjectId, subjectUsername, type AccessRequest, type PolicyRule, type SubjectRef } from './model.js';
@@ -303,5 +304,6 @@ export function renderPlan(plan: LeastPrivilegePlan): string {
     else if (p.removeFrom) lines.push(`# ${p.role}: nothing used; remove ${plan.id} from ${p.removeFrom.join(', ')}`);
   }
   if (reduced.length) lines.push('', '# Patch: the reduced roles (kubectl apply) that remove the unused permissions:', toYaml(reduced).trimEnd());
-  return lines.join('\n') + '\n';
+  // Names and rules come from the cluster: control characters are shown escaped, never sent to the terminal.
+  return terminalSafe(lines.join('\n') + '\n');
 }

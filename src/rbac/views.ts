@@ -2,6 +2,7 @@
 // as text. Risky permissions are the KS-RBAC checks' verdicts on the subject's EffectivePermissions,
 // so the subject view and the scan's findings never disagree.
 import type { Check } from '../checks/loader.js';
+import { terminalSafe } from '../report/sanitize.js';
 import { runChecks } from '../checks/engine.js';
 import { Inventory } from '../inventory/inventory.js';
 import type { Severity } from '../model/types.js';
@@ -111,7 +112,8 @@ export function renderWhoCan(view: WhoCanView): string {
     }
   }
   if (!n) lines.push('', 'No binding grants it.');
-  return lines.join('\n') + '\n';
+  // Names and rules come from the cluster: control characters are shown escaped, never sent to the terminal.
+  return terminalSafe(lines.join('\n') + '\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,5 +282,6 @@ export function renderSubject(view: SubjectView): string {
     }
   }
   if (!view.scopes.length) lines.push('', 'No binding grants it anything (directly or through its groups).');
-  return lines.join('\n') + '\n';
+  // Names and rules come from the cluster: control characters are shown escaped, never sent to the terminal.
+  return terminalSafe(lines.join('\n') + '\n');
 }
