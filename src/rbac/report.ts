@@ -9,10 +9,9 @@ import { checkInFrameworks } from '../checks/frameworks.js';
 import { formatPath, podSpecOf } from '../inventory/podspec.js';
 import { readAuditLogs } from '../audit/reader.js';
 import type { Check } from '../checks/loader.js';
-import { runChecks } from '../checks/engine.js';
-import { Inventory } from '../inventory/inventory.js';
 import { analyseRbac, type Grant, grantText, type RbacAnalysis, type SubjectEntry } from './analysis.js';
 import { EFFECTIVE_PERMISSIONS_KIND, ROLE_USAGE_KIND, ruleObject } from './derive.js';
+import { flagRules } from './risk.js';
 import { ruleAllows, subjectUsername } from './model.js';
 import { UsageLog, type UsedRequest } from './usage.js';
 
@@ -126,29 +125,19 @@ function grantUse(entry: SubjectEntry, usage: UsageLog): Map<string, UsedThrough
  * granting "list secrets" and "get pods/exec" used only to list secrets has not used its exec risk.
  * Without the check (custom callers), every use of the rule counts.
  */
-function riskyUses(check: Check | undefined, subjectName: string, uses: UsedThrough[]): UsedThrough[] {
+function riskyUses(check: Check | undefined, entry: SubjectEntry, uses: UsedThrough[]): UsedThrough[] {
   if (!check || !uses.length) return uses;
-  const object = {
-    apiVersion: 'kscan.io/v1',
-    kind: EFFECTIVE_PERMISSIONS_KIND,
-    metadata: { name: subjectName },
-    system: false,
-    exists: true,
-    defaultServiceAccount: false,
-    workloads: [],
-    rules: uses.map(({ grant, request }, i) => ({
+  const rules = uses.map(({ grant, request }) => {
+    const url = request.resource.startsWith('/');
+    return {
       ...ruleObject(grant),
       verbs: [request.verb],
-      apiGroups: request.resource.startsWith('/') ? [] : [request.group],
-      resources: request.resource.startsWith('/') ? [] : [request.subresource ? `${request.resource}/${request.subresource}` : request.resource],
-      nonResourceURLs: request.resource.startsWith('/') ? [request.resource] : [],
-      grant: `\u27e6${i}\u27e7`,
-    })),
-  };
-  const flagged = new Set<number>();
-  for (const finding of runChecks(new Inventory([{ object }]), [check]).findings) {
-    for (const match of finding.message.matchAll(/\u27e6(\d+)\u27e7/g)) flagged.add(Number(match[1]));
-  }
+      apiGroups: url ? [] : [request.group],
+      resources: url ? [] : [request.subresource ? `${request.resource}/${request.subresource}` : request.resource],
+      nonResourceURLs: url ? [request.resource] : [],
+    };
+  });
+  const flagged = flagRules(entry.id, entry.subject, rules, [check]);
   return uses.filter((_, i) => flagged.has(i));
 }
 
@@ -216,7 +205,7 @@ export function buildRbacReport(analysis: RbacAnalysis, findings: Finding[], opt
     const known = new Set(texts);
     for (const finding of subjectFindings) {
       const grants = grantsNamedIn(finding.message, texts, known);
-      const used = toUse(riskyUses(checksById.get(finding.checkId), id, grants.flatMap((text) => uses.get(text) ?? [])));
+      const used = toUse(riskyUses(checksById.get(finding.checkId), entry, grants.flatMap((text) => uses.get(text) ?? [])));
       // Used risky permissions are said so in the finding itself, so every report shows it.
       if (used) finding.message += ` (${describeUse(used)})`;
       risks.push({ checkId: finding.checkId, title: finding.title, severity: finding.severity, grants, ...(used ? { used } : {}) });

@@ -3,11 +3,10 @@
 // so the subject view and the scan's findings never disagree.
 import type { Check } from '../checks/loader.js';
 import { terminalSafe } from '../report/sanitize.js';
-import { runChecks } from '../checks/engine.js';
-import { Inventory } from '../inventory/inventory.js';
 import type { Severity } from '../model/types.js';
 import { grantPath, grantText, type Grant, type RbacAnalysis } from './analysis.js';
-import { EFFECTIVE_PERMISSIONS_KIND, ruleObject } from './derive.js';
+import { ruleObject } from './derive.js';
+import { flagRules } from './risk.js';
 import { describeRule, implicitGroups, subjectId, subjectUsername, type AccessRequest, type SubjectRef } from './model.js';
 
 export interface GrantRef {
@@ -163,40 +162,19 @@ function atomsOf(grant: Grant): Atom[] {
   return [...apiGroups.flatMap((group) => resources.map((resource) => ({ grant, group, resource }))), ...nonResourceURLs.map((url) => ({ grant, url }))];
 }
 
-/**
- * The KS-RBAC checks on EffectivePermissions, run on the subject's grants (its groups' included), one
- * rule per atom so a risk lands on the resource that carries it (nodes/proxy, not the configmaps
- * granted beside it). Each atom's grant text is a token the findings' messages name it by.
- */
+/** The KS-RBAC checks' verdict per atom: a risk lands on the resource that carries it (nodes/proxy, not the configmaps granted beside it). */
 function riskyAtoms(view: { id: string; subject: SubjectRef }, atoms: Atom[], checks: Check[]): Map<number, RiskMark[]> {
-  const relevant = checks.filter((check) => check.match?.kinds?.includes(EFFECTIVE_PERMISSIONS_KIND));
-  const object = {
-    apiVersion: 'kscan.io/v1',
-    kind: EFFECTIVE_PERMISSIONS_KIND,
-    metadata: { name: view.id, ...(view.subject.namespace ? { namespace: view.subject.namespace } : {}) },
-    subject: { ...view.subject },
-    // Evaluated as a non-system subject so a system component's powers are shown too.
-    system: false,
-    exists: true,
-    defaultServiceAccount: view.subject.kind === 'ServiceAccount' && view.subject.name === 'default',
-    workloads: [],
-    rules: atoms.map((atom, i) => ({
-      ...ruleObject(atom.grant),
-      apiGroups: atom.url ? [] : [atom.group],
-      resources: atom.url ? [] : [atom.resource],
-      nonResourceURLs: atom.url ? [atom.url] : [],
-      grant: `\u27e6${i}\u27e7`,
-      system: false,
-    })),
-  };
+  const rules = atoms.map((atom) => ({
+    ...ruleObject(atom.grant),
+    apiGroups: atom.url ? [] : [atom.group],
+    resources: atom.url ? [] : [atom.resource],
+    nonResourceURLs: atom.url ? [atom.url] : [],
+  }));
   const out = new Map<number, RiskMark[]>();
-  for (const finding of runChecks(new Inventory([{ object }]), relevant).findings) {
-    for (const match of finding.message.matchAll(/\u27e6(\d+)\u27e7/g)) {
-      const i = Number(match[1]);
-      const marks = out.get(i) ?? [];
-      if (!marks.some((m) => m.checkId === finding.checkId)) marks.push({ checkId: finding.checkId, title: finding.title, severity: finding.severity });
-      out.set(i, marks);
-    }
+  for (const [i, findings] of flagRules(view.id, view.subject, rules, checks)) {
+    const marks: RiskMark[] = [];
+    for (const f of findings) if (!marks.some((m) => m.checkId === f.checkId)) marks.push({ checkId: f.checkId, title: f.title, severity: f.severity });
+    out.set(i, marks);
   }
   return out;
 }
