@@ -126,7 +126,7 @@ function selectorMatches(selector: LabelSelector, labels: Record<string, string>
   return Boolean(Object.keys(selector.matchLabels ?? {}).length || (selector.matchExpressions ?? []).length);
 }
 
-const roleKeyOf = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
+export const roleKeyOf = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
 const ref = (object: K8sObject) => `${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name ?? '?'}`;
 
 /** Readable grant path: binding → role (→ aggregated source) → rule. */
@@ -144,12 +144,30 @@ export function isClusterAdminGrant(grant: Grant): boolean {
   return verbs.includes('*') && resources.includes('*') && apiGroups.includes('*');
 }
 
-/** The grant with its rule: the identity findings, usage and reports share. */
+const textCache = new WeakMap<BindingNode, Map<PolicyRule, string>>();
+
+/**
+ * The grant with its rule: the identity findings, usage and reports share. Cached per binding and
+ * rule (a binding's rule objects are shared by all its subjects), so large clusters with hundreds of
+ * thousands of grants build each text once.
+ */
 export function grantText(grant: Grant): string {
-  return `${grantPath(grant)} → ${describeRule(grant.rule)}`;
+  let byRule = textCache.get(grant.binding);
+  if (!byRule) textCache.set(grant.binding, (byRule = new Map()));
+  let text = byRule.get(grant.rule);
+  if (text === undefined) byRule.set(grant.rule, (text = `${grantPath({ ...grant, viaGroup: undefined })} → ${describeRule(grant.rule)}`));
+  return grant.viaGroup ? `group ${grant.viaGroup} → ${text}` : text;
 }
 
 const MAX_PROBLEMS = 50;
+
+const idCache = new WeakMap<SubjectRef, string>();
+/** subjectId, once per subject object (every grant of a binding shares its subjects' objects). */
+function cachedSubjectId(subject: SubjectRef): string {
+  let id = idCache.get(subject);
+  if (id === undefined) idCache.set(subject, (id = subjectId(subject)));
+  return id;
+}
 
 export class RbacAnalysis {
   readonly roles = new Map<string, RoleNode>();
@@ -343,23 +361,64 @@ export class RbacAnalysis {
   /**
    * Every subject that can make the request, and through which grant. Without a namespace, grants in
    * any namespace are listed (each with its scope); with one, cluster-wide grants and that namespace's.
+   * A cluster-scoped resource (nodes, namespaces, ...) or a non-resource URL is granted only cluster-wide:
+   * a RoleBinding never reaches it.
    */
-  whoCan(request: AccessRequest): WhoCanAnswer[] {
+  whoCan(request: AccessRequest, options: { clusterScoped?: boolean; unsorted?: boolean } = {}): WhoCanAnswer[] {
     const out: WhoCanAnswer[] = [];
-    for (const grant of this.grants) {
-      if (request.namespace !== undefined && grant.namespace !== '' && grant.namespace !== request.namespace) continue;
+    const clusterOnly = options.clusterScoped === true || request.resource.startsWith('/');
+    for (const grant of this.candidates(request)) {
+      if (grant.namespace !== '' && (clusterOnly || (request.namespace !== undefined && grant.namespace !== request.namespace))) continue;
       const match = ruleAllows(grant.rule, request);
       if (match === 'none') continue;
-      // A Role's rules apply to namespaced resources only; a non-resource URL needs a ClusterRoleBinding.
-      if (request.resource.startsWith('/') && grant.namespace !== '') continue;
-      out.push({ subject: grant.subject, id: subjectId(grant.subject), system: grant.system, match, grant });
+      out.push({ subject: grant.subject, id: cachedSubjectId(grant.subject), system: grant.system, match, grant });
     }
-    return out.sort((a, b) => a.id.localeCompare(b.id) || a.grant.namespace.localeCompare(b.grant.namespace));
+    if (options.unsorted) return out;
+    // Plain code-unit order: localeCompare is many times slower on answers with thousands of grants.
+    const order = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+    return out.sort((a, b) => order(a.id, b.id) || order(a.grant.namespace, b.grant.namespace));
   }
 
-  /** Whether the subject (with its groups) can make the request. */
-  can(subject: SubjectRef, request: AccessRequest): Grant[] {
-    return this.grantsOf(subject).filter((grant) => (request.namespace === undefined ? grant.namespace === '' : grant.namespace === '' || grant.namespace === request.namespace) && ruleAllows(grant.rule, request) === 'full');
+  /**
+   * Grants whose verb and resource can match, from an index by verb and resource built on first use:
+   * who-can on a large cluster then looks at a few thousand rules, not every grant. A rule with a
+   * wildcard verb (or resource) is filed under "*" only, so no grant comes back twice; non-resource
+   * URLs are filed under "/".
+   */
+  private candidates(request: AccessRequest): Grant[] {
+    // One question (the CLI) is answered fastest by a plain scan; the index pays off from the second.
+    if (!this.index && this.queries++ === 0) return this.grants;
+    if (!this.index) {
+      this.index = new Map();
+      const file = (verb: string, resource: string, grant: Grant) => {
+        const key = `${verb} ${resource}`;
+        const list = this.index!.get(key);
+        if (list) list.push(grant);
+        else this.index!.set(key, [grant]);
+      };
+      for (const grant of this.grants) {
+        const { verbs, resources, nonResourceURLs } = grant.rule;
+        const verbKeys = verbs.includes('*') ? ['*'] : [...new Set(verbs)];
+        const resourceKeys = resources.some((r) => r.includes('*')) ? ['*'] : [...new Set(resources)];
+        if (nonResourceURLs.length) resourceKeys.push('/');
+        for (const verb of verbKeys) for (const resource of resourceKeys) file(verb, resource, grant);
+      }
+    }
+    const resource = request.resource.startsWith('/') ? '/' : request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+    const verbs = request.verb === '*' ? ['*'] : [request.verb, '*'];
+    const resources = resource === '/' || resource === '*' ? [resource] : [resource, '*'];
+    const out: Grant[] = [];
+    for (const verb of verbs) for (const r of resources) for (const grant of this.index.get(`${verb} ${r}`) ?? []) out.push(grant);
+    return out;
+  }
+
+  private index?: Map<string, Grant[]>;
+  private queries = 0;
+
+  /** Whether the subject (with its groups) can make the request: the grants that allow it fully. */
+  can(subject: SubjectRef, request: AccessRequest, options: { clusterScoped?: boolean; groups?: string[] } = {}): Grant[] {
+    const clusterOnly = options.clusterScoped === true || request.resource.startsWith('/') || request.namespace === undefined;
+    return this.grantsOf(subject, options.groups).filter((grant) => (grant.namespace === '' || (!clusterOnly && grant.namespace === request.namespace)) && ruleAllows(grant.rule, request) === 'full');
   }
 }
 

@@ -36,7 +36,24 @@ export const EFFECTIVE_PERMISSIONS_KIND = 'EffectivePermissions';
 export const ROLE_USAGE_KIND = 'RoleUsage';
 const API_VERSION = 'kscan.io/v1';
 
-function ruleObject(grant: Grant): Record<string, unknown> {
+const ruleCache = new WeakMap<Grant['binding'], Map<Grant['rule'], Record<string, unknown>[]>>();
+
+/**
+ * One grant as an EffectivePermissions rule (also used by the subject view's risk marking). The
+ * object is shared by every subject of the binding (read-only), so a binding to a large aggregated
+ * role is built once, not once per subject.
+ */
+export function ruleObject(grant: Grant): Record<string, unknown> {
+  if (grant.viaGroup) return build(grant);
+  let byRule = ruleCache.get(grant.binding);
+  if (!byRule) ruleCache.set(grant.binding, (byRule = new Map()));
+  const variants = byRule.get(grant.rule) ?? [];
+  let object = variants.find((v) => v['system'] === grant.system);
+  if (!object) byRule.set(grant.rule, [...variants, (object = build(grant))]);
+  return object;
+}
+
+function build(grant: Grant): Record<string, unknown> {
   return {
     namespace: grant.namespace,
     verbs: grant.rule.verbs,

@@ -8,10 +8,12 @@ import { makeFinding, type FindingSource } from '../findings/finding.js';
 import { checkInFrameworks } from '../checks/frameworks.js';
 import { formatPath, podSpecOf } from '../inventory/podspec.js';
 import { readAuditLogs } from '../audit/reader.js';
-import { analyseRbac, grantText, type RbacAnalysis, type SubjectEntry } from './analysis.js';
-import { EFFECTIVE_PERMISSIONS_KIND, ROLE_USAGE_KIND } from './derive.js';
+import type { Check } from '../checks/loader.js';
+import { analyseRbac, type Grant, grantText, type RbacAnalysis, type SubjectEntry } from './analysis.js';
+import { EFFECTIVE_PERMISSIONS_KIND, ROLE_USAGE_KIND, ruleObject } from './derive.js';
+import { flagRules } from './risk.js';
 import { ruleAllows, subjectUsername } from './model.js';
-import { UsageLog } from './usage.js';
+import { UsageLog, type UsedRequest } from './usage.js';
 
 export const RISKY_WORKLOAD = {
   id: 'KS-RBAC-150',
@@ -88,41 +90,84 @@ export interface RbacExtensionOptions {
 
 const MAX_SUBJECTS = 100;
 
-/** For each subject, its grants that the audit log shows used, keyed by grant text. */
-function grantUse(entry: SubjectEntry, usage: UsageLog): Map<string, PermissionUse> {
+/** One audited request a grant allowed, and who made it. */
+interface UsedThrough {
+  grant: Grant;
+  request: UsedRequest;
+  by: string;
+}
+
+/** For each subject, the audited requests each of its grants allowed, keyed by grant text. */
+function grantUse(entry: SubjectEntry, usage: UsageLog): Map<string, UsedThrough[]> {
   const principals =
     entry.subject.kind === 'Group'
       ? [...usage.principals.values()].filter((p) => p.groups.has(entry.subject.name))
       : [usage.principals.get(subjectUsername(entry.subject) ?? '')].filter((p) => p !== undefined);
-  const out = new Map<string, PermissionUse>();
+  const out = new Map<string, UsedThrough[]>();
   for (const grant of entry.grants) {
     const text = grantText(grant);
     for (const principal of principals) {
       for (const request of principal.requests.values()) {
         if (grant.namespace !== '' && request.namespace !== grant.namespace) continue;
         if (ruleAllows(grant.rule, request) !== 'full') continue;
-        let use = out.get(text);
-        if (!use) out.set(text, (use = { count: 0, by: [] }));
-        use.count += request.count;
-        if (request.first && (!use.first || request.first < use.first)) use.first = request.first;
-        if (request.last && (!use.last || request.last > use.last)) use.last = request.last;
-        if (!use.by.includes(principal.username)) use.by.push(principal.username);
+        const list = out.get(text);
+        if (list) list.push({ grant, request, by: principal.username });
+        else out.set(text, [{ grant, request, by: principal.username }]);
       }
     }
   }
   return out;
 }
 
-function mergeUse(uses: PermissionUse[]): PermissionUse | undefined {
+/**
+ * The uses that exercised the risk itself: each request, narrowed to a rule of its own (its verb and
+ * resource, the grant's scope and resourceNames), is put to the check that found the risk. A rule
+ * granting "list secrets" and "get pods/exec" used only to list secrets has not used its exec risk.
+ * Without the check (custom callers), every use of the rule counts.
+ */
+function riskyUses(check: Check | undefined, entry: SubjectEntry, uses: UsedThrough[]): UsedThrough[] {
+  if (!check || !uses.length) return uses;
+  const rules = uses.map(({ grant, request }) => {
+    const url = request.resource.startsWith('/');
+    return {
+      ...ruleObject(grant),
+      verbs: [request.verb],
+      apiGroups: url ? [] : [request.group],
+      resources: url ? [] : [request.subresource ? `${request.resource}/${request.subresource}` : request.resource],
+      nonResourceURLs: url ? [request.resource] : [],
+    };
+  });
+  const flagged = flagRules(entry.id, entry.subject, rules, [check]);
+  return uses.filter((_, i) => flagged.has(i));
+}
+
+function toUse(uses: UsedThrough[]): PermissionUse | undefined {
   if (!uses.length) return undefined;
-  const merged: PermissionUse = { count: 0, by: [] };
-  for (const use of uses) {
-    merged.count += use.count;
-    if (use.first && (!merged.first || use.first < merged.first)) merged.first = use.first;
-    if (use.last && (!merged.last || use.last > merged.last)) merged.last = use.last;
-    for (const user of use.by) if (!merged.by.includes(user)) merged.by.push(user);
+  const use: PermissionUse = { count: 0, by: [] };
+  const seen = new Set<UsedRequest>();
+  for (const { request, by } of uses) {
+    if (!seen.has(request)) {
+      seen.add(request);
+      use.count += request.count;
+      if (request.first && (!use.first || request.first < use.first)) use.first = request.first;
+      if (request.last && (!use.last || request.last > use.last)) use.last = request.last;
+    }
+    if (!use.by.includes(by)) use.by.push(by);
   }
-  return merged;
+  return use;
+}
+
+/**
+ * The grant texts a KS-RBAC finding names: its messages end " via <grant>; <grant>..." (checks/rbac),
+ * so splitting is exact and linear; any other message falls back to searching for each text.
+ */
+function grantsNamedIn(message: string, texts: string[], known: Set<string>): string[] {
+  const via = message.indexOf(' via ');
+  if (via >= 0) {
+    const named = message.slice(via + 5).split(/; (?=(?:RoleBinding|ClusterRoleBinding|group) )/).filter((text) => known.has(text));
+    if (named.length) return [...new Set(named)];
+  }
+  return texts.filter((text) => message.includes(text));
 }
 
 export function describeUse(use: PermissionUse): string {
@@ -139,7 +184,8 @@ export interface RbacOutcome {
  * Builds the report from the analysis and the scan's findings (the KS-RBAC checks on
  * EffectivePermissions, the workload checks), marking used permissions in the findings' messages.
  */
-export function buildRbacReport(analysis: RbacAnalysis, findings: Finding[], options: { usage?: UsageLog; frameworks?: string[] } = {}): RbacOutcome {
+export function buildRbacReport(analysis: RbacAnalysis, findings: Finding[], options: { usage?: UsageLog; frameworks?: string[]; checks?: Check[] } = {}): RbacOutcome {
+  const checksById = new Map((options.checks ?? []).map((check) => [check.id, check]));
   const bySubject = new Map<string, Finding[]>();
   let unusedRoles = 0;
   for (const finding of findings) {
@@ -153,11 +199,13 @@ export function buildRbacReport(analysis: RbacAnalysis, findings: Finding[], opt
   for (const [id, subjectFindings] of bySubject) {
     const entry = analysis.subjects.get(id);
     if (!entry) continue;
-    const uses = options.usage ? grantUse(entry, options.usage) : new Map<string, PermissionUse>();
+    const uses = options.usage ? grantUse(entry, options.usage) : new Map<string, UsedThrough[]>();
     const risks: RiskyPermission[] = [];
+    const texts = [...new Set(entry.grants.map(grantText))];
+    const known = new Set(texts);
     for (const finding of subjectFindings) {
-      const grants = [...new Set(entry.grants.map(grantText))].filter((text) => finding.message.includes(text));
-      const used = mergeUse(grants.flatMap((text) => uses.get(text) ?? []));
+      const grants = grantsNamedIn(finding.message, texts, known);
+      const used = toUse(riskyUses(checksById.get(finding.checkId), entry, grants.flatMap((text) => uses.get(text) ?? [])));
       // Used risky permissions are said so in the finding itself, so every report shows it.
       if (used) finding.message += ` (${describeUse(used)})`;
       risks.push({ checkId: finding.checkId, title: finding.title, severity: finding.severity, grants, ...(used ? { used } : {}) });
@@ -269,7 +317,7 @@ export function rbacExtension(options: RbacExtensionOptions = {}): ScanExtension
         const log = usage;
         await readAuditLogs(options.audit, (event) => log.add(event));
       }
-      const outcome = buildRbacReport(analysis, context.findings, { usage, frameworks: context.frameworks });
+      const outcome = buildRbacReport(analysis, context.findings, { usage, frameworks: context.frameworks, checks: context.checks });
       context.findings.push(...outcome.findings);
       context.result.coverage.errors.push(...analysis.problems);
       if (analysis.problemCount > analysis.problems.length) {

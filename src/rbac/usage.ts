@@ -18,7 +18,11 @@ export interface PrincipalUsage {
   requests: Map<string, UsedRequest>;
   /** Requests the API server denied (401/403): needs it does not have, never added to a role. */
   denied: number;
+  /** The distinct denied requests (the first MAX_DENIED), to show what was refused. */
+  deniedRequests: Map<string, UsedRequest>;
 }
+
+const MAX_DENIED = 100;
 
 const DENIED = new Set([401, 403]);
 
@@ -40,22 +44,21 @@ export class UsageLog {
     }
     this.events++;
     let principal = this.principals.get(username);
-    if (!principal) this.principals.set(username, (principal = { username, groups: new Set(), requests: new Map(), denied: 0 }));
+    if (!principal) this.principals.set(username, (principal = { username, groups: new Set(), requests: new Map(), denied: 0, deniedRequests: new Map() }));
     for (const group of event.user?.groups ?? []) principal.groups.add(group);
-    if (event.responseStatus?.code !== undefined && DENIED.has(event.responseStatus.code)) {
-      principal.denied++;
-      return;
-    }
+    const denied = (event.responseStatus?.code !== undefined && DENIED.has(event.responseStatus.code)) || event.annotations?.['authorization.k8s.io/decision'] === 'forbid';
+    if (denied) principal.denied++;
     const request = requestOf(event);
     if (!request) return;
     const key = [request.verb, request.group, request.resource, request.subresource ?? '', request.namespace ?? '', request.name ?? ''].join('\u0000');
+    const target = denied ? principal.deniedRequests : principal.requests;
     const time = eventTime(event);
-    const existing = principal.requests.get(key);
+    const existing = target.get(key);
     if (existing) {
       existing.count++;
       if (time && (!existing.first || time < existing.first)) existing.first = time;
       if (time && (!existing.last || time > existing.last)) existing.last = time;
-    } else principal.requests.set(key, { ...request, count: 1, ...(time ? { first: time, last: time } : {}) });
+    } else if (!denied || target.size < MAX_DENIED) target.set(key, { ...request, count: 1, ...(time ? { first: time, last: time } : {}) });
   }
 }
 
