@@ -1,6 +1,8 @@
 // One real Chromium (Debian's, driven by playwright-core) shared by every test file that renders
 // HTML; closed once after the whole run. The network is closed here, so background networking,
 // component updates and first-run work are switched off.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -9,6 +11,20 @@ import { REPO_ROOT } from './cli.js';
 export const CHROMIUM = process.env.KSCAN_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots and other files CI keeps (git-ignored). */
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'test-artifacts');
+
+/**
+ * Skips the test (locally) or fails it (CI=true) when a system tool is missing, so CI can never
+ * pass by silently skipping the browser and PDF tests. `npm test` installs them first
+ * (scripts/install-system-deps.sh).
+ */
+export function requireTool(context: Mocha.Context, tool: 'chromium' | 'poppler'): void {
+  const present = tool === 'chromium' ? existsSync(CHROMIUM) : ['pdfinfo', 'pdftotext', 'pdftoppm'].every((bin) => !spawnSync(bin, ['-v']).error);
+  if (present) return;
+  const reason = `${tool === 'chromium' ? CHROMIUM : 'pdfinfo/pdftotext/pdftoppm'} not found: install Debian's ${tool === 'chromium' ? 'chromium' : 'poppler-utils'} (bash scripts/install-system-deps.sh)`;
+  if (process.env.CI) throw new Error(reason);
+  process.stderr.write(`      skipped: ${reason}\n`);
+  context.skip();
+}
 
 let launching: Promise<Browser> | undefined;
 
@@ -49,9 +65,9 @@ export async function openFile(file: string): Promise<OpenedPage> {
   return opened;
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const file = path.join(ARTIFACTS_DIR, name);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: options.fullPage ?? true });
   return file;
 }
