@@ -31,8 +31,11 @@ const LINE = '#d0d5dd';
 const MARGIN = { top: 64, bottom: 56, left: 48, right: 48 };
 /** Failing objects listed under a control before "and N more". */
 const EVIDENCE_LIMIT = 8;
-/** Longest text a table cell shows; the JSON and SARIF reports carry everything. */
-const MAX_CELL = 400;
+/**
+ * Longest text a table cell shows, so a row always fits on a page (names are at most 253
+ * characters; only a pathological message is this long). The cut is said in the cell itself.
+ */
+const MAX_CELL = 1500;
 
 type Doc = PDFKit.PDFDocument;
 
@@ -51,9 +54,10 @@ interface TocEntry {
   destination: string;
 }
 
+/** Cell text: line breaks kept (evidence lists), everything else made drawable, and bounded. */
 function clip(text: string, max = MAX_CELL): string {
-  const safe = pdfSafe(text);
-  return safe.length > max ? safe.slice(0, max - 1) + '…' : safe;
+  const safe = text.split(/\r\n?|\n/).map(pdfSafe).join('\n');
+  return safe.length > max ? `${safe.slice(0, max)}… (${safe.length - max} more characters in the JSON report)` : safe;
 }
 
 class Report {
@@ -61,7 +65,7 @@ class Report {
   readonly toc: TocEntry[] = [];
   private destinations = 0;
 
-  constructor(private readonly result: ScanResult) {
+  constructor(private readonly result: ScanResult, readonly tocPages: number) {
     this.doc = new PDFDocument({
       size: 'A4',
       margins: MARGIN,
@@ -241,15 +245,19 @@ class Report {
     const boxWidth = 110;
     const perRow = Math.max(1, Math.floor(this.width / (boxWidth + 8)));
     for (let i = 0; i < figures.length; i += perRow) {
-      this.ensure(44);
+      const row = figures.slice(i, i + perRow).map((figure) => ({ figure, value: clip(String(figure.value), 200), label: clip(figure.label, 200) }));
+      // Values and labels wrap inside their box; the row is as tall as its tallest box.
+      const textHeight = (text: string, font: string, size: number) => doc.font(font).fontSize(size).heightOfString(text, { width: boxWidth - 10 });
+      const height = Math.max(...row.map((b) => textHeight(b.value, 'Helvetica-Bold', 14) + textHeight(b.label, 'Helvetica', 8))) + 4;
+      this.ensure(height + 8);
       const y = doc.y;
-      figures.slice(i, i + perRow).forEach((figure, j) => {
+      row.forEach((box, j) => {
         const x = MARGIN.left + j * (boxWidth + 8);
-        doc.rect(x, y, 4, 36).fill(figure.severity ? COLORS[figure.severity] : LINE);
-        doc.font('Helvetica-Bold').fontSize(14).fillColor(INK).text(clip(String(figure.value), 40), x + 8, y + 2, { width: boxWidth - 10, lineBreak: false });
-        doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(clip(figure.label, 60), x + 8, y + 20, { width: boxWidth - 10, height: 18, ellipsis: true });
+        doc.rect(x, y, 4, height).fill(box.figure.severity ? COLORS[box.figure.severity] : LINE);
+        doc.font('Helvetica-Bold').fontSize(14).fillColor(INK).text(box.value, x + 8, y + 2, { width: boxWidth - 10 });
+        doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(box.label, x + 8, doc.y, { width: boxWidth - 10 });
       });
-      doc.y = y + 44;
+      doc.y = y + height + 8;
     }
     doc.x = MARGIN.left;
   }
@@ -427,22 +435,37 @@ function appendix(report: Report, result: ScanResult): void {
   );
 }
 
-function tableOfContents(report: Report, tocPage: number): void {
+/**
+ * Fills the reserved contents pages; titles wrap rather than being cut. Returns how many pages the
+ * contents need, so the caller can render again with more reserved when they did not fit.
+ */
+function tableOfContents(report: Report, firstPage: number): number {
   const { doc } = report;
-  doc.switchToPage(tocPage);
+  let page = firstPage;
+  let needed = 1;
+  doc.switchToPage(page);
   doc.x = MARGIN.left;
   doc.y = MARGIN.top;
   doc.font('Helvetica-Bold').fontSize(18).fillColor(INK).text('Contents', { width: report.width });
   doc.moveDown(0.8);
   for (const entry of report.toc) {
-    if (doc.y > report.bottom - 14) break;
     const indent = entry.level === 1 ? 0 : 16;
+    const title = pdfSafe(entry.title);
+    const width = report.width - indent - 50;
+    doc.font(entry.level === 1 ? 'Helvetica-Bold' : 'Helvetica').fontSize(entry.level === 1 ? 11 : 9.5);
+    const height = doc.heightOfString(title, { width });
+    if (doc.y + height > report.bottom) {
+      needed++;
+      if (page + 1 >= firstPage + report.tocPages) continue; // counted; drawn on the next attempt
+      doc.switchToPage(++page);
+      doc.y = MARGIN.top;
+    }
     const y = doc.y;
-    doc.font(entry.level === 1 ? 'Helvetica-Bold' : 'Helvetica').fontSize(entry.level === 1 ? 11 : 9.5).fillColor(INK);
-    doc.text(pdfSafe(entry.title), MARGIN.left + indent, y, { width: report.width - indent - 50, goTo: entry.destination, lineBreak: false, ellipsis: true, height: 14 });
+    doc.fillColor(INK).text(title, MARGIN.left + indent, y, { width, goTo: entry.destination });
     doc.text(String(entry.page + 1), MARGIN.left + report.width - 40, y, { width: 40, align: 'right', goTo: entry.destination });
-    doc.y = y + (entry.level === 1 ? 18 : 14);
+    doc.y = y + height + (entry.level === 1 ? 6 : 3);
   }
+  return needed;
 }
 
 function headersAndFooters(report: Report, result: ScanResult): void {
@@ -464,8 +487,24 @@ function headersAndFooters(report: Report, result: ScanResult): void {
   }
 }
 
+/** Lays the whole document out with `tocPages` pages reserved for the contents. */
+function layout(result: ScanResult, tocPages: number): { report: Report; tocNeeded: number } {
+  const report = new Report(result, tocPages);
+  const { doc } = report;
+  cover(report, result);
+  for (let i = 0; i < tocPages; i++) doc.addPage(); // the contents, filled in once page numbers are known
+  const byCheck = findingsByCheck(result.findings);
+  summary(report, result);
+  for (const fw of result.compliance ?? []) framework(report, result, fw, byCheck);
+  for (const s of result.sections ?? []) section(report, s);
+  appendix(report, result);
+  return { report, tocNeeded: tableOfContents(report, 1) };
+}
+
 export async function renderPdf(result: ScanResult): Promise<Buffer> {
-  const report = new Report(result);
+  let { report, tocNeeded } = layout(result, 1);
+  // Rare (dozens of sections and tables): lay out again with room for the whole contents.
+  if (tocNeeded > 1) ({ report, tocNeeded } = layout(result, tocNeeded));
   const { doc } = report;
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -473,16 +512,6 @@ export async function renderPdf(result: ScanResult): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-
-  cover(report, result);
-  doc.addPage(); // the table of contents, filled in once page numbers are known
-  const tocPage = 1;
-  const byCheck = findingsByCheck(result.findings);
-  summary(report, result);
-  for (const fw of result.compliance ?? []) framework(report, result, fw, byCheck);
-  for (const s of result.sections ?? []) section(report, s);
-  appendix(report, result);
-  tableOfContents(report, tocPage);
   headersAndFooters(report, result);
   doc.end();
   return done;

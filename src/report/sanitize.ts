@@ -49,11 +49,16 @@ export function xmlEscape(text: string): string {
     .replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : HTML_ESCAPES[c]));
 }
 
+/** Characters findings use (version arrows, comparisons) spelled in what the standard fonts can draw. */
+const PDF_SPELLED: Record<string, string> = { '\u2192': '->', '\u2190': '<-', '\u2191': '^', '\u2264': '<=', '\u2265': '>=', '\u2260': '!=', '\u00ad': '' };
+
 /**
  * Text for the PDF's standard (WinAnsi) fonts: control characters shown as \xNN and characters the
  * fonts cannot draw replaced by "?", so nothing is silently dropped or garbled.
  */
 export function pdfSafe(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return terminalSafe(text.replace(/\r\n?|\n|\t/g, ' ')).replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac]/gu, '?');
+  return terminalSafe(text.replace(/\r\n?|\n|\t/g, ' '))
+    .replace(/[\u2190-\u2192\u2264\u2265\u2260\u2212\u2010-\u2012\u00ad]/g, (c) => PDF_SPELLED[c] ?? '-')
+    .replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac]/gu, '?');
 }
