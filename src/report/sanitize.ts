@@ -1,10 +1,13 @@
 /**
  * Object names, labels and messages come from the cluster or from files and may hold terminal
- * escape sequences: printed raw they could rewrite the screen. Control characters are shown escaped.
+ * escape sequences: printed raw they could rewrite the screen. Control characters are shown escaped,
+ * line breaks as \n, so one value can never print as a forged line of its own.
  */
 export function terminalSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text
+    .replace(/\r?\n|\r/g, (c) => (c === '\r' ? '\\r' : '\\n'))
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' };

@@ -71,3 +71,38 @@ export async function screenshot(page: Page, name: string, options: { fullPage?:
   await page.screenshot({ path: file, fullPage: options.fullPage ?? true });
   return file;
 }
+
+export interface XmlElement {
+  name: string;
+  attributes: Record<string, string>;
+  /** Text content of the element (all descendants). */
+  text: string;
+  children: XmlElement[];
+}
+
+/**
+ * Parses XML with Chromium's own strict XML parser (DOMParser, libxml2): a document that is not
+ * well-formed XML 1.0 throws with the parser's message.
+ */
+export async function parseXml(xml: string): Promise<XmlElement> {
+  const context = await (await browser()).newContext();
+  try {
+    const page = await context.newPage();
+    const parsed = await page.evaluate((source) => {
+      const doc = new DOMParser().parseFromString(source, 'application/xml');
+      const error = doc.getElementsByTagName('parsererror')[0];
+      if (error) return { error: error.textContent ?? 'parse error' };
+      const convert = (element: Element): XmlElement => ({
+        name: element.tagName,
+        attributes: Object.fromEntries([...element.attributes].map((a) => [a.name, a.value])),
+        text: element.textContent ?? '',
+        children: [...element.children].map(convert),
+      });
+      return { root: convert(doc.documentElement) };
+    }, xml);
+    if ('error' in parsed) throw new Error(`not well-formed XML: ${parsed.error}`);
+    return parsed.root!;
+  } finally {
+    await context.close();
+  }
+}
