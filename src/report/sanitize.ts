@@ -49,7 +49,14 @@ export function xmlEscape(text: string): string {
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
-    .replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : HTML_ESCAPES[c]));
+    .replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : HTML_ESCAPES[c]))
+    // A raw carriage return would be read back as a line feed.
+    .replace(/\r/g, '&#13;');
+}
+
+/** Text for a quoted XML attribute: as xmlEscape, and line breaks and tabs as character references, which attribute normalization would otherwise turn into spaces. */
+export function xmlAttribute(text: string): string {
+  return xmlEscape(text).replace(/[\n\r\t]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Characters findings use (version arrows, comparisons) spelled in what the standard fonts can draw. */

@@ -105,7 +105,7 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
   const notCollected = result.coverage.kinds.filter((kind) => kind.status === 'forbidden' || kind.status === 'failed');
   if (notCollected.length) {
     out.push(paint('33', `Not collected (${notCollected.length} kind${notCollected.length === 1 ? '' : 's'}): findings for ${notCollected.length === 1 ? 'it' : 'them'} may be missing`));
-    for (const kind of notCollected) out.push(`  ${kind.kind}${kind.group ? '.' + kind.group : ''}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
+    for (const kind of notCollected) out.push(`  ${terminalSafe(`${kind.kind}${kind.group ? '.' + kind.group : ''}`)}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
     out.push('');
   }
   out.push(...renderSectionsText(result.sections, paint));

@@ -39,7 +39,7 @@ export function demoReports(): Promise<DemoReports> {
 }
 
 /** Every kind of text that has broken a report somewhere: markup, Markdown links, quotes, control characters. */
-export const HOSTILE = `<script>alert(1)</script> **bold** [click](javascript:alert(2)) "quoted" 'single' \`tick\` | pipe \u0007bell\u001b[31m & </script><!-- --> \u2028`;
+export const HOSTILE = `<script>alert(1)</script> <img src=x onerror=alert(3)> **bold** [click](javascript:alert(2)) "quoted" 'single' \`tick\` | pipe \u0007bell\u001b[31mred\u001b[0m & </script><!-- --> ]]> line\nbreak\r# heading 🔥 \u2028`;
 
 const CHECKS: { id: string; title: string; severity: Severity; category: string; controls: Record<string, string[]> }[] = [
   { id: 'KS-WL-001', title: 'Privileged container', severity: 'critical', category: 'workload', controls: { 'cis-k8s-1.10': ['5.2.2'], pss: ['baseline/privileged'] } },
