@@ -60,6 +60,79 @@ function clip(text: string, max = MAX_CELL): string {
   return safe.length > max ? `${safe.slice(0, max)}… (${safe.length - max} more characters in the JSON report)` : safe;
 }
 
+/**
+ * pdfkit measures every word it wraps and every line it draws through the standard fonts' kerning
+ * table, looked up with a string built per character pair: most of the time of a large report.
+ * Tables repeat the same words thousands of times, so word widths are kept per font and size, and
+ * the kerning pairs of each standard font are indexed once (same values, same output).
+ */
+function speedUpMeasuring(doc: Doc): void {
+  const state = doc as unknown as { _font?: { name?: string; font?: AfmFont; encode?: unknown }; _fontSize: number };
+  for (const name of ['Helvetica', 'Helvetica-Bold', 'Courier']) {
+    doc.font(name);
+    const afm = state._font?.font;
+    if (afm && typeof afm.getKernPair === 'function' && afm.kernPairs) indexKernPairs(afm);
+    if (state._font && typeof state._font.encode === 'function') cacheEncoding(state._font as unknown as Encoder);
+  }
+  doc.font('Helvetica');
+  const measure = doc.widthOfString.bind(doc);
+  const byFont = new Map<string, Map<string, number>>();
+  let lastFont: unknown;
+  let lastSize = 0;
+  let widths = new Map<string, number>();
+  doc.widthOfString = (text: string, options?: PDFKit.Mixins.TextOptions) => {
+    if (options && (options.characterSpacing || options.wordSpacing || (options as { horizontalScaling?: number }).horizontalScaling || options.features)) return measure(text, options);
+    if (state._font !== lastFont || state._fontSize !== lastSize) {
+      lastFont = state._font;
+      lastSize = state._fontSize;
+      const fontKey = `${state._font?.name}@${state._fontSize}`;
+      widths = byFont.get(fontKey) ?? new Map<string, number>();
+      byFont.set(fontKey, widths);
+    }
+    let width = widths.get(text);
+    if (width === undefined) {
+      if (widths.size > 200_000) widths.clear();
+      widths.set(text, (width = measure(text, options)));
+    }
+    return width;
+  };
+}
+
+interface AfmFont {
+  kernPairs: Record<string, number>;
+  getKernPair(left: string, right: string): number;
+}
+
+interface Encoder {
+  encode(text: string, features?: unknown): [string[], unknown[]];
+}
+
+/** The glyph codes and positions of a line depend only on its text (standard fonts are not subset); pdfkit only reads them. */
+function cacheEncoding(font: Encoder): void {
+  const encode = font.encode.bind(font);
+  const cache = new Map<string, [string[], unknown[]]>();
+  font.encode = (text, features) => {
+    if (features) return encode(text, features);
+    let encoded = cache.get(text);
+    if (!encoded) {
+      if (cache.size > 100_000) cache.clear();
+      cache.set(text, (encoded = encode(text)));
+    }
+    return encoded;
+  };
+}
+
+function indexKernPairs(afm: AfmFont): void {
+  const pairs = new Map<string, Map<string, number>>();
+  for (const [key, value] of Object.entries(afm.kernPairs)) {
+    const [left, right] = key.split('\u0000');
+    let row = pairs.get(left);
+    if (!row) pairs.set(left, (row = new Map()));
+    row.set(right, value);
+  }
+  afm.getKernPair = (left, right) => pairs.get(left)?.get(right) ?? 0;
+}
+
 class Report {
   readonly doc: Doc;
   readonly toc: TocEntry[] = [];
@@ -79,6 +152,7 @@ class Report {
         CreationDate: new Date(result.scan.startedAt),
       },
     });
+    speedUpMeasuring(this.doc);
   }
 
   get width(): number {
@@ -117,6 +191,52 @@ class Report {
   }
 
   /**
+   * The lines a cell is drawn as, in the current font: greedy word wrap on spaces and line breaks,
+   * words wider than the cell broken between characters. Measured once, from cached word widths,
+   * instead of letting pdfkit wrap each cell twice (to measure the row, then to draw it).
+   */
+  wrap(text: string, width: number): string[] {
+    const { doc } = this;
+    const space = doc.widthOfString(' ');
+    const lines: string[] = [];
+    for (const paragraph of text.split('\n')) {
+      let line = '';
+      let used = 0;
+      for (const word of paragraph.split(' ')) {
+        const wordWidth = doc.widthOfString(word);
+        if (!line || used + space + wordWidth > width) {
+          if (line) lines.push(line);
+          line = '';
+          used = 0;
+          if (wordWidth > width) {
+            // Too long for any line: as many characters per line as fit.
+            let piece = '';
+            for (const char of word) {
+              const charWidth = doc.widthOfString(char);
+              if (piece && used + charWidth > width) {
+                lines.push(piece);
+                piece = '';
+                used = 0;
+              }
+              piece += char;
+              used += charWidth;
+            }
+            line = piece;
+            continue;
+          }
+          line = word;
+          used = wordWidth;
+          continue;
+        }
+        line += ' ' + word;
+        used += space + wordWidth;
+      }
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  /**
    * A table whose rows never split across pages; the header repeats on each new page. Cells wrap;
    * a row's height is its tallest cell.
    */
@@ -142,13 +262,14 @@ class Report {
     this.ensure(40);
     header();
     for (const row of rows) {
-      const cells = row.map((cell) => clip(cell));
-      doc.fontSize(size);
-      const heights = cells.map((cell, i) => {
-        doc.font(columns[i].font ?? 'Helvetica');
-        return doc.heightOfString(cell || ' ', { width: widths[i] - 2 * pad });
+      const cells = row.map((cell, i) => {
+        const text = clip(cell);
+        const color = columns[i].color?.(text);
+        const font = color ? 'Helvetica-Bold' : columns[i].font ?? 'Helvetica';
+        doc.font(font).fontSize(size);
+        return { font, color: color ?? INK, lines: this.wrap(text, widths[i] - 2 * pad), lineHeight: doc.currentLineHeight(true) };
       });
-      const height = Math.max(...heights) + 2 * pad;
+      const height = Math.max(...cells.map((cell) => cell.lines.length * cell.lineHeight)) + 2 * pad;
       if (doc.y + height > this.bottom) {
         doc.addPage();
         header();
@@ -156,8 +277,8 @@ class Report {
       const y = doc.y;
       let x = MARGIN.left;
       cells.forEach((cell, i) => {
-        const color = columns[i].color?.(cell);
-        doc.font(color ? 'Helvetica-Bold' : columns[i].font ?? 'Helvetica').fillColor(color ?? INK).text(cell, x + pad, y + pad, { width: widths[i] - 2 * pad });
+        doc.font(cell.font).fontSize(size).fillColor(cell.color);
+        cell.lines.forEach((line, n) => line && doc.text(line, x + pad, y + pad + n * cell.lineHeight, { lineBreak: false }));
         x += widths[i];
       });
       doc.moveTo(MARGIN.left, y + height).lineTo(MARGIN.left + this.width, y + height).lineWidth(0.5).strokeColor(LINE).stroke();
