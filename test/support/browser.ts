@@ -57,6 +57,8 @@ export async function openFile(file: string): Promise<OpenedPage> {
   page.on('console', (message) => message.type() === 'error' && opened.consoleErrors.push(message.text()));
   page.on('pageerror', (error) => opened.consoleErrors.push(String(error)));
   page.on('request', (request) => opened.requests.push(request.url()));
+  // Belt and braces: anything but the file itself is recorded above and never leaves the browser.
+  await context.route((url) => url.protocol !== 'file:', (route) => route.abort());
   page.on('dialog', (dialog) => {
     opened.dialogs.push(dialog.message());
     void dialog.dismiss();
