@@ -8,6 +8,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ScanResult } from '../../src/scan/result.js';
+import { execFileSync } from 'node:child_process';
+import { renderPdf } from '../../src/report/pdf.js';
 import { openFile, requireTool } from '../support/browser.js';
 import { runKscan } from '../support/cli.js';
 
@@ -119,6 +121,21 @@ describe('Scan history (--history)', function () {
     } finally {
       await page.context().close();
     }
+  });
+
+  it('draws the trend chart in the PDF once there are two scans', async function () {
+    requireTool(this, 'poppler');
+    const text = async (result: ScanResult, name: string) => {
+      const file = path.join(work, name);
+      await writeFile(file, await renderPdf(result));
+      return execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
+    };
+    const before = await text(first.result, 'first.pdf');
+    const after = await text(second.result, 'second.pdf');
+    expect(before).to.contain('First recorded scan of this target: the trend starts here.');
+    expect(before).not.to.contain('Blue: all findings. Red, dashed: critical and high.');
+    expect(after).to.contain('Blue: all findings. Red, dashed: critical and high.');
+    expect(after.replace(/\s+/g, ' ')).to.contain(`${second.result.history!.newFingerprints.length} new, ${second.result.history!.resolved.length} resolved`);
   });
 
   it('kscan report --history shows the trend of a saved result without recording it again', async () => {
