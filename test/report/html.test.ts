@@ -165,6 +165,22 @@ describe('HTML report in Chromium (demo cluster)', function () {
     expect(detail).to.contain(findings.find((f) => f.fingerprint === (detail!.match(/Fingerprint([0-9a-f]+)/) ?? [])[1])?.remediation ?? 'no finding with that fingerprint');
   });
 
+  it('prints every matching finding, without the filters and pager', async () => {
+    await page.click('#filter-reset');
+    await page.emulateMedia({ media: 'print' });
+    await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
+    try {
+      expect(await page.locator('#findings-table tbody tr.finding').count()).to.equal(findings.length);
+      expect(await page.isVisible('#filters')).to.equal(false);
+      expect(await page.isVisible('.pager')).to.equal(false);
+      expect(await page.isVisible('#section-rbac')).to.equal(true);
+    } finally {
+      await page.evaluate(() => window.dispatchEvent(new Event('afterprint')));
+      await page.emulateMedia({ media: 'screen' });
+    }
+    expect(await page.locator('#findings-table tbody tr.finding').count()).to.equal(PAGE_SIZE);
+  });
+
   it('writes a screenshot for the CI artifacts, and stays free of console errors after all that', async () => {
     // The first screen (what a reader sees on a laptop) and the filtered findings table.
     await page.evaluate(() => window.scrollTo(0, 0));
