@@ -5,7 +5,7 @@
 import type { Finding } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { controlEvidence, findingsByCheck, findingWhere, notCollected, objectLabel } from './common.js';
-import { xmlEscape } from './sanitize.js';
+import { xmlAttribute, xmlEscape } from './sanitize.js';
 
 /** Objects listed in a failure body before "… and N more". */
 const MAX_LISTED = 50;
@@ -33,13 +33,13 @@ function suite(name: string, cases: TestCase[], timestamp: string): string {
   const failures = cases.filter((c) => c.failure).length;
   const skipped = cases.filter((c) => c.skipped !== undefined).length;
   const body = cases.map((c) => {
-    const open = `    <testcase name="${xmlEscape(c.name)}" classname="${xmlEscape(c.classname)}" time="0"`;
-    if (c.failure) return `${open}>\n      <failure message="${xmlEscape(c.failure.message)}" type="${xmlEscape(c.failure.type)}">${xmlEscape(c.failure.body)}</failure>\n    </testcase>`;
-    if (c.skipped !== undefined) return `${open}>\n      <skipped message="${xmlEscape(c.skipped)}"/>\n    </testcase>`;
+    const open = `    <testcase name="${xmlAttribute(c.name)}" classname="${xmlAttribute(c.classname)}" time="0"`;
+    if (c.failure) return `${open}>\n      <failure message="${xmlAttribute(c.failure.message)}" type="${xmlAttribute(c.failure.type)}">${xmlEscape(c.failure.body)}</failure>\n    </testcase>`;
+    if (c.skipped !== undefined) return `${open}>\n      <skipped message="${xmlAttribute(c.skipped)}"/>\n    </testcase>`;
     return `${open}/>`;
   });
   return [
-    `  <testsuite name="${xmlEscape(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0" timestamp="${xmlEscape(timestamp)}">`,
+    `  <testsuite name="${xmlAttribute(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0" timestamp="${xmlAttribute(timestamp)}">`,
     ...body,
     '  </testsuite>',
   ].join('\n');
@@ -94,11 +94,11 @@ export function renderJunit(result: ScanResult): string {
 
   const missing = notCollected(result);
   const properties = missing.length
-    ? `  <!-- not collected: ${xmlEscape(missing.map((k) => `${k.kind} (${k.status})`).join(', ')).replace(/--/g, '- -')} -->\n`
+    ? `  <!-- not collected: ${xmlEscape(missing.map((k) => `${k.kind} (${k.status})`).join(', ')).replace(/-(?=-)|-$/g, '- ')} -->\n`
     : '';
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="kscan ${xmlEscape(result.scan.target.name)}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${(result.scan.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="kscan ${xmlAttribute(result.scan.target.name)}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${(result.scan.durationMs / 1000).toFixed(3)}">`,
     properties + suites.join('\n'),
     '</testsuites>',
     '',

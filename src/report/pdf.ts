@@ -31,8 +31,11 @@ const LINE = '#d0d5dd';
 const MARGIN = { top: 64, bottom: 56, left: 48, right: 48 };
 /** Failing objects listed under a control before "and N more". */
 const EVIDENCE_LIMIT = 8;
-/** Longest text a table cell shows; the JSON and SARIF reports carry everything. */
-const MAX_CELL = 400;
+/**
+ * Longest text a table cell shows, so a row always fits on a page (names are at most 253
+ * characters; only a pathological message is this long). The cut is said in the cell itself.
+ */
+const MAX_CELL = 1500;
 
 type Doc = PDFKit.PDFDocument;
 
@@ -51,9 +54,83 @@ interface TocEntry {
   destination: string;
 }
 
+/** Cell text: line breaks kept (evidence lists), everything else made drawable, and bounded. */
 function clip(text: string, max = MAX_CELL): string {
-  const safe = pdfSafe(text);
-  return safe.length > max ? safe.slice(0, max - 1) + '…' : safe;
+  const safe = text.split(/\r\n?|\n/).map(pdfSafe).join('\n');
+  return safe.length > max ? `${safe.slice(0, max)}… (${safe.length - max} more characters in the JSON report)` : safe;
+}
+
+/**
+ * pdfkit measures every word it wraps and every line it draws through the standard fonts' kerning
+ * table, looked up with a string built per character pair: most of the time of a large report.
+ * Tables repeat the same words thousands of times, so word widths are kept per font and size, and
+ * the kerning pairs of each standard font are indexed once (same values, same output).
+ */
+function speedUpMeasuring(doc: Doc): void {
+  const state = doc as unknown as { _font?: { name?: string; font?: AfmFont; encode?: unknown }; _fontSize: number };
+  for (const name of ['Helvetica', 'Helvetica-Bold', 'Courier']) {
+    doc.font(name);
+    const afm = state._font?.font;
+    if (afm && typeof afm.getKernPair === 'function' && afm.kernPairs) indexKernPairs(afm);
+    if (state._font && typeof state._font.encode === 'function') cacheEncoding(state._font as unknown as Encoder);
+  }
+  doc.font('Helvetica');
+  const measure = doc.widthOfString.bind(doc);
+  const byFont = new Map<string, Map<string, number>>();
+  let lastFont: unknown;
+  let lastSize = 0;
+  let widths = new Map<string, number>();
+  doc.widthOfString = (text: string, options?: PDFKit.Mixins.TextOptions) => {
+    if (options && (options.characterSpacing || options.wordSpacing || (options as { horizontalScaling?: number }).horizontalScaling || options.features)) return measure(text, options);
+    if (state._font !== lastFont || state._fontSize !== lastSize) {
+      lastFont = state._font;
+      lastSize = state._fontSize;
+      const fontKey = `${state._font?.name}@${state._fontSize}`;
+      widths = byFont.get(fontKey) ?? new Map<string, number>();
+      byFont.set(fontKey, widths);
+    }
+    let width = widths.get(text);
+    if (width === undefined) {
+      if (widths.size > 200_000) widths.clear();
+      widths.set(text, (width = measure(text, options)));
+    }
+    return width;
+  };
+}
+
+interface AfmFont {
+  kernPairs: Record<string, number>;
+  getKernPair(left: string, right: string): number;
+}
+
+interface Encoder {
+  encode(text: string, features?: unknown): [string[], unknown[]];
+}
+
+/** The glyph codes and positions of a line depend only on its text (standard fonts are not subset); pdfkit only reads them. */
+function cacheEncoding(font: Encoder): void {
+  const encode = font.encode.bind(font);
+  const cache = new Map<string, [string[], unknown[]]>();
+  font.encode = (text, features) => {
+    if (features) return encode(text, features);
+    let encoded = cache.get(text);
+    if (!encoded) {
+      if (cache.size > 100_000) cache.clear();
+      cache.set(text, (encoded = encode(text)));
+    }
+    return encoded;
+  };
+}
+
+function indexKernPairs(afm: AfmFont): void {
+  const pairs = new Map<string, Map<string, number>>();
+  for (const [key, value] of Object.entries(afm.kernPairs)) {
+    const [left, right] = key.split('\u0000');
+    let row = pairs.get(left);
+    if (!row) pairs.set(left, (row = new Map()));
+    row.set(right, value);
+  }
+  afm.getKernPair = (left, right) => pairs.get(left)?.get(right) ?? 0;
 }
 
 class Report {
@@ -61,7 +138,7 @@ class Report {
   readonly toc: TocEntry[] = [];
   private destinations = 0;
 
-  constructor(private readonly result: ScanResult) {
+  constructor(private readonly result: ScanResult, readonly tocPages: number) {
     this.doc = new PDFDocument({
       size: 'A4',
       margins: MARGIN,
@@ -75,6 +152,7 @@ class Report {
         CreationDate: new Date(result.scan.startedAt),
       },
     });
+    speedUpMeasuring(this.doc);
   }
 
   get width(): number {
@@ -113,6 +191,52 @@ class Report {
   }
 
   /**
+   * The lines a cell is drawn as, in the current font: greedy word wrap on spaces and line breaks,
+   * words wider than the cell broken between characters. Measured once, from cached word widths,
+   * instead of letting pdfkit wrap each cell twice (to measure the row, then to draw it).
+   */
+  wrap(text: string, width: number): string[] {
+    const { doc } = this;
+    const space = doc.widthOfString(' ');
+    const lines: string[] = [];
+    for (const paragraph of text.split('\n')) {
+      let line = '';
+      let used = 0;
+      for (const word of paragraph.split(' ')) {
+        const wordWidth = doc.widthOfString(word);
+        if (!line || used + space + wordWidth > width) {
+          if (line) lines.push(line);
+          line = '';
+          used = 0;
+          if (wordWidth > width) {
+            // Too long for any line: as many characters per line as fit.
+            let piece = '';
+            for (const char of word) {
+              const charWidth = doc.widthOfString(char);
+              if (piece && used + charWidth > width) {
+                lines.push(piece);
+                piece = '';
+                used = 0;
+              }
+              piece += char;
+              used += charWidth;
+            }
+            line = piece;
+            continue;
+          }
+          line = word;
+          used = wordWidth;
+          continue;
+        }
+        line += ' ' + word;
+        used += space + wordWidth;
+      }
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  /**
    * A table whose rows never split across pages; the header repeats on each new page. Cells wrap;
    * a row's height is its tallest cell.
    */
@@ -138,13 +262,14 @@ class Report {
     this.ensure(40);
     header();
     for (const row of rows) {
-      const cells = row.map((cell) => clip(cell));
-      doc.fontSize(size);
-      const heights = cells.map((cell, i) => {
-        doc.font(columns[i].font ?? 'Helvetica');
-        return doc.heightOfString(cell || ' ', { width: widths[i] - 2 * pad });
+      const cells = row.map((cell, i) => {
+        const text = clip(cell);
+        const color = columns[i].color?.(text);
+        const font = color ? 'Helvetica-Bold' : columns[i].font ?? 'Helvetica';
+        doc.font(font).fontSize(size);
+        return { font, color: color ?? INK, lines: this.wrap(text, widths[i] - 2 * pad), lineHeight: doc.currentLineHeight(true) };
       });
-      const height = Math.max(...heights) + 2 * pad;
+      const height = Math.max(...cells.map((cell) => cell.lines.length * cell.lineHeight)) + 2 * pad;
       if (doc.y + height > this.bottom) {
         doc.addPage();
         header();
@@ -152,8 +277,8 @@ class Report {
       const y = doc.y;
       let x = MARGIN.left;
       cells.forEach((cell, i) => {
-        const color = columns[i].color?.(cell);
-        doc.font(color ? 'Helvetica-Bold' : columns[i].font ?? 'Helvetica').fillColor(color ?? INK).text(cell, x + pad, y + pad, { width: widths[i] - 2 * pad });
+        doc.font(cell.font).fontSize(size).fillColor(cell.color);
+        cell.lines.forEach((line, n) => line && doc.text(line, x + pad, y + pad + n * cell.lineHeight, { lineBreak: false }));
         x += widths[i];
       });
       doc.moveTo(MARGIN.left, y + height).lineTo(MARGIN.left + this.width, y + height).lineWidth(0.5).strokeColor(LINE).stroke();
@@ -241,15 +366,19 @@ class Report {
     const boxWidth = 110;
     const perRow = Math.max(1, Math.floor(this.width / (boxWidth + 8)));
     for (let i = 0; i < figures.length; i += perRow) {
-      this.ensure(44);
+      const row = figures.slice(i, i + perRow).map((figure) => ({ figure, value: clip(String(figure.value), 200), label: clip(figure.label, 200) }));
+      // Values and labels wrap inside their box; the row is as tall as its tallest box.
+      const textHeight = (text: string, font: string, size: number) => doc.font(font).fontSize(size).heightOfString(text, { width: boxWidth - 10 });
+      const height = Math.max(...row.map((b) => textHeight(b.value, 'Helvetica-Bold', 14) + textHeight(b.label, 'Helvetica', 8))) + 4;
+      this.ensure(height + 8);
       const y = doc.y;
-      figures.slice(i, i + perRow).forEach((figure, j) => {
+      row.forEach((box, j) => {
         const x = MARGIN.left + j * (boxWidth + 8);
-        doc.rect(x, y, 4, 36).fill(figure.severity ? COLORS[figure.severity] : LINE);
-        doc.font('Helvetica-Bold').fontSize(14).fillColor(INK).text(clip(String(figure.value), 40), x + 8, y + 2, { width: boxWidth - 10, lineBreak: false });
-        doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(clip(figure.label, 60), x + 8, y + 20, { width: boxWidth - 10, height: 18, ellipsis: true });
+        doc.rect(x, y, 4, height).fill(box.figure.severity ? COLORS[box.figure.severity] : LINE);
+        doc.font('Helvetica-Bold').fontSize(14).fillColor(INK).text(box.value, x + 8, y + 2, { width: boxWidth - 10 });
+        doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(box.label, x + 8, doc.y, { width: boxWidth - 10 });
       });
-      doc.y = y + 44;
+      doc.y = y + height + 8;
     }
     doc.x = MARGIN.left;
   }
@@ -427,22 +556,37 @@ function appendix(report: Report, result: ScanResult): void {
   );
 }
 
-function tableOfContents(report: Report, tocPage: number): void {
+/**
+ * Fills the reserved contents pages; titles wrap rather than being cut. Returns how many pages the
+ * contents need, so the caller can render again with more reserved when they did not fit.
+ */
+function tableOfContents(report: Report, firstPage: number): number {
   const { doc } = report;
-  doc.switchToPage(tocPage);
+  let page = firstPage;
+  let needed = 1;
+  doc.switchToPage(page);
   doc.x = MARGIN.left;
   doc.y = MARGIN.top;
   doc.font('Helvetica-Bold').fontSize(18).fillColor(INK).text('Contents', { width: report.width });
   doc.moveDown(0.8);
   for (const entry of report.toc) {
-    if (doc.y > report.bottom - 14) break;
     const indent = entry.level === 1 ? 0 : 16;
+    const title = pdfSafe(entry.title);
+    const width = report.width - indent - 50;
+    doc.font(entry.level === 1 ? 'Helvetica-Bold' : 'Helvetica').fontSize(entry.level === 1 ? 11 : 9.5);
+    const height = doc.heightOfString(title, { width });
+    if (doc.y + height > report.bottom) {
+      needed++;
+      if (page + 1 >= firstPage + report.tocPages) continue; // counted; drawn on the next attempt
+      doc.switchToPage(++page);
+      doc.y = MARGIN.top;
+    }
     const y = doc.y;
-    doc.font(entry.level === 1 ? 'Helvetica-Bold' : 'Helvetica').fontSize(entry.level === 1 ? 11 : 9.5).fillColor(INK);
-    doc.text(pdfSafe(entry.title), MARGIN.left + indent, y, { width: report.width - indent - 50, goTo: entry.destination, lineBreak: false, ellipsis: true, height: 14 });
+    doc.fillColor(INK).text(title, MARGIN.left + indent, y, { width, goTo: entry.destination });
     doc.text(String(entry.page + 1), MARGIN.left + report.width - 40, y, { width: 40, align: 'right', goTo: entry.destination });
-    doc.y = y + (entry.level === 1 ? 18 : 14);
+    doc.y = y + height + (entry.level === 1 ? 6 : 3);
   }
+  return needed;
 }
 
 function headersAndFooters(report: Report, result: ScanResult): void {
@@ -464,8 +608,24 @@ function headersAndFooters(report: Report, result: ScanResult): void {
   }
 }
 
+/** Lays the whole document out with `tocPages` pages reserved for the contents. */
+function layout(result: ScanResult, tocPages: number): { report: Report; tocNeeded: number } {
+  const report = new Report(result, tocPages);
+  const { doc } = report;
+  cover(report, result);
+  for (let i = 0; i < tocPages; i++) doc.addPage(); // the contents, filled in once page numbers are known
+  const byCheck = findingsByCheck(result.findings);
+  summary(report, result);
+  for (const fw of result.compliance ?? []) framework(report, result, fw, byCheck);
+  for (const s of result.sections ?? []) section(report, s);
+  appendix(report, result);
+  return { report, tocNeeded: tableOfContents(report, 1) };
+}
+
 export async function renderPdf(result: ScanResult): Promise<Buffer> {
-  const report = new Report(result);
+  let { report, tocNeeded } = layout(result, 1);
+  // Rare (dozens of sections and tables): lay out again with room for the whole contents.
+  if (tocNeeded > 1) ({ report, tocNeeded } = layout(result, tocNeeded));
   const { doc } = report;
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -473,16 +633,6 @@ export async function renderPdf(result: ScanResult): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-
-  cover(report, result);
-  doc.addPage(); // the table of contents, filled in once page numbers are known
-  const tocPage = 1;
-  const byCheck = findingsByCheck(result.findings);
-  summary(report, result);
-  for (const fw of result.compliance ?? []) framework(report, result, fw, byCheck);
-  for (const s of result.sections ?? []) section(report, s);
-  appendix(report, result);
-  tableOfContents(report, tocPage);
   headersAndFooters(report, result);
   doc.end();
   return done;

@@ -1,10 +1,13 @@
 /**
  * Object names, labels and messages come from the cluster or from files and may hold terminal
- * escape sequences: printed raw they could rewrite the screen. Control characters are shown escaped.
+ * escape sequences: printed raw they could rewrite the screen. Control characters are shown escaped,
+ * line breaks as \n, so one value can never print as a forged line of its own.
  */
 export function terminalSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text
+    .replace(/\r?\n|\r/g, (c) => (c === '\r' ? '\\r' : '\\n'))
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' };
@@ -46,8 +49,18 @@ export function xmlEscape(text: string): string {
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
-    .replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : HTML_ESCAPES[c]));
+    .replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : HTML_ESCAPES[c]))
+    // A raw carriage return would be read back as a line feed.
+    .replace(/\r/g, '&#13;');
 }
+
+/** Text for a quoted XML attribute: as xmlEscape, and line breaks and tabs as character references, which attribute normalization would otherwise turn into spaces. */
+export function xmlAttribute(text: string): string {
+  return xmlEscape(text).replace(/[\n\r\t]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Characters findings use (version arrows, comparisons) spelled in what the standard fonts can draw. */
+const PDF_SPELLED: Record<string, string> = { '\u2192': '->', '\u2190': '<-', '\u2191': '^', '\u2264': '<=', '\u2265': '>=', '\u2260': '!=', '\u00ad': '' };
 
 /**
  * Text for the PDF's standard (WinAnsi) fonts: control characters shown as \xNN and characters the
@@ -55,5 +68,7 @@ export function xmlEscape(text: string): string {
  */
 export function pdfSafe(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return terminalSafe(text.replace(/\r\n?|\n|\t/g, ' ')).replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac]/gu, '?');
+  return terminalSafe(text.replace(/\r\n?|\n|\t/g, ' '))
+    .replace(/[\u2190-\u2192\u2264\u2265\u2260\u2212\u2010-\u2012\u00ad]/g, (c) => PDF_SPELLED[c] ?? '-')
+    .replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac]/gu, '?');
 }

@@ -8,6 +8,7 @@ import type { Finding, FrameworkControls, Severity } from '../model/types.js';
 import type { CheckSummary, ScanResult } from '../scan/result.js';
 import { KSCAN_HOMEPAGE, KSCAN_VERSION } from '../util/version.js';
 import { controlTags, inputProblems, notCollected, objectLabel } from './common.js';
+import { markdownEscape } from './sanitize.js';
 import { STDIN_NAME } from '../collect/files.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -42,9 +43,9 @@ function rule(source: RuleSource) {
   const controls = controlTags(source.controls);
   const helpText = [description, source.remediation ? `Remediation: ${source.remediation}` : '', controls.length ? `Controls: ${controls.join(', ')}` : ''].filter(Boolean).join('\n\n');
   const helpMarkdown = [
-    `**${markdownText(source.title)}** (${source.id}, ${source.severity})`,
-    markdownText(description),
-    source.remediation ? `**Remediation:** ${markdownText(source.remediation)}` : '',
+    `**${markdownEscape(source.title)}** (${source.id}, ${source.severity})`,
+    markdownEscape(description),
+    source.remediation ? `**Remediation:** ${markdownEscape(source.remediation)}` : '',
     controls.length ? `**Controls:** ${controls.map((c) => '`' + c.replace(/`/g, "'") + '`').join(', ')}` : '',
   ]
     .filter(Boolean)
@@ -66,11 +67,6 @@ function rule(source: RuleSource) {
       category: source.category,
     },
   };
-}
-
-/** Check titles and descriptions are our own text, but custom checks are user input: escape Markdown. */
-function markdownText(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+!|<>]/g, (c) => `\\${c}`);
 }
 
 /** A URI for a scanned file: relative to cwd when inside it (resolved against %SRCROOT%), else file://. */

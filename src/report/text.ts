@@ -4,9 +4,9 @@ import type { Finding, Severity } from '../model/types.js';
 import { SEVERITIES } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { terminalSafe } from './sanitize.js';
+import { baselineSentence, formatPercent, trendSentence } from './common.js';
 import { renderComplianceText } from './compliance-text.js';
 import { renderSectionsText } from './sections-text.js';
-import { baselineSentence, trendSentence } from './common.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -49,6 +49,20 @@ function mostAffected(findings: Finding[], top = 5): string[] {
   ];
 }
 
+/** New, resolved and still open against the previous recorded scan, and how each score moved. */
+function trendText(result: ScanResult, paint: (code: string, text: string) => string): string[] {
+  const history = result.history;
+  if (!history) return [];
+  if (!history.previous) return [paint('1', 'Trend'), '  First recorded scan of this target: the trend starts here.', ''];
+  const out = [paint('1', 'Trend'), `  ${trendSentence(result)}`];
+  const changed = history.scoreChanges.filter((c) => c.change !== null && c.change !== 0);
+  for (const c of changed) out.push(`  ${terminalSafe(c.title)}: ${formatPercent(c.previous!)}% → ${formatPercent(c.current!)}% (${c.change! > 0 ? '+' : ''}${formatPercent(c.change!)} pts)`);
+  for (const r of history.resolved.slice(0, 10)) out.push(`  resolved: ${r.checkId} ${terminalSafe(r.title)} on ${terminalSafe(r.object)}`);
+  if (history.resolved.length > 10) out.push(`  … and ${history.resolved.length - 10} more resolved`);
+  out.push('');
+  return out;
+}
+
 export function renderText(result: ScanResult, options: TextOptions = {}): string {
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const limit = options.maxObjectsPerCheck ?? 10;
@@ -86,11 +100,12 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
   if (!result.findings.length) out.push(paint('32', 'No findings.'), '');
   else out.push(...mostAffected(result.findings), '');
   out.push(...renderComplianceText(result.compliance, paint));
+  out.push(...trendText(result, paint));
 
   const notCollected = result.coverage.kinds.filter((kind) => kind.status === 'forbidden' || kind.status === 'failed');
   if (notCollected.length) {
     out.push(paint('33', `Not collected (${notCollected.length} kind${notCollected.length === 1 ? '' : 's'}): findings for ${notCollected.length === 1 ? 'it' : 'them'} may be missing`));
-    for (const kind of notCollected) out.push(`  ${kind.kind}${kind.group ? '.' + kind.group : ''}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
+    for (const kind of notCollected) out.push(`  ${terminalSafe(`${kind.kind}${kind.group ? '.' + kind.group : ''}`)}: ${kind.status}${kind.error ? ` — ${terminalSafe(kind.error)}` : ''}`);
     out.push('');
   }
   out.push(...renderSectionsText(result.sections, paint));
@@ -100,7 +115,8 @@ export function renderText(result: ScanResult, options: TextOptions = {}): strin
     for (const problem of problems) out.push(`  ${terminalSafe(problem.source)}${problem.line ? `:${problem.line}` : ''}: ${terminalSafe(problem.message)}`);
     out.push('');
   }
-  for (const sentence of [baselineSentence(result), trendSentence(result)]) if (sentence) out.push(terminalSafe(sentence), '');
+  const baseline = baselineSentence(result);
+  if (baseline) out.push(terminalSafe(baseline), '');
   const counts = SEVERITIES.map((severity) => `${result.summary.bySeverity[severity]} ${severity}`).join(', ');
   out.push(paint('1', `${result.summary.findings} findings: ${counts}`));
   return out.join('\n') + '\n';

@@ -1,13 +1,45 @@
 // Scan results built in code for the report tests and bench/reports.mjs: findings from files and
 // live objects, compliance for two frameworks, a generic section, history, and (on request)
 // hostile names, labels and messages that every format must escape.
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Finding, Severity } from '../../src/model/types.js';
 import { SEVERITIES } from '../../src/model/types.js';
 import type { ControlResult, FrameworkResult, ScanResult } from '../../src/scan/result.js';
 import { fingerprint } from '../../src/findings/finding.js';
+import { runKscan } from './cli.js';
+
+/** Every format kscan writes, as --format takes them. */
+export const ALL_FORMATS = ['text', 'json', 'sarif', 'html', 'pdf', 'junit', 'md'];
+
+export interface DemoReports {
+  dir: string;
+  /** The canonical result the other files were rendered from. */
+  result: ScanResult;
+  /** Path of the report with this extension (html, pdf, xml, md, sarif, json, txt). */
+  file(extension: string): string;
+}
+
+let demo: Promise<DemoReports> | undefined;
+
+/** The README's first command (every format of the bundled demo), run once per test run. */
+export function demoReports(): Promise<DemoReports> {
+  demo ??= (async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kscan-demo-reports-'));
+    const run = await runKscan(['cluster', '--snapshot', 'fixtures/demo', '--format', ALL_FORMATS.join(','), '--output-dir', dir]);
+    if (run.code !== 0) throw new Error(`kscan cluster --snapshot fixtures/demo exited ${run.code}: ${run.stderr}`);
+    const files = await readdir(dir);
+    const stem = files.find((f) => f.endsWith('.json'))!.replace(/\.json$/, '');
+    const file = (extension: string) => path.join(dir, `${stem}.${extension}`);
+    return { dir, file, result: JSON.parse(readFileSync(file('json'), 'utf8')) as ScanResult };
+  })();
+  return demo;
+}
 
 /** Every kind of text that has broken a report somewhere: markup, Markdown links, quotes, control characters. */
-export const HOSTILE = `<script>alert(1)</script> **bold** [click](javascript:alert(2)) "quoted" 'single' \`tick\` | pipe \u0007bell\u001b[31m & </script><!-- --> \u2028`;
+export const HOSTILE = `<script>alert(1)</script> <img src=x onerror=alert(3)> **bold** [click](javascript:alert(2)) "quoted" 'single' \`tick\` | pipe \u0007bell\u001b[31mred\u001b[0m & </script><!-- --> ]]> line\nbreak\r# heading 🔥 \u2028`;
 
 const CHECKS: { id: string; title: string; severity: Severity; category: string; controls: Record<string, string[]> }[] = [
   { id: 'KS-WL-001', title: 'Privileged container', severity: 'critical', category: 'workload', controls: { 'cis-k8s-1.10': ['5.2.2'], pss: ['baseline/privileged'] } },
