@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Runs every benchmark in sequence and prints a combined summary. `npm run bench` builds first.
 //
-//   node bench/run.mjs [--quick] [--only manifests,cel,live-collection]
+//   node bench/run.mjs [--quick] [--only manifests,cel,live-collection,compliance,reports,images,rbac,audit,watch]
 //
 //   1. bench/generate-manifests.mjs   the corpus, when bench/data/manifests-<N>/ is missing
 //   2. bench/manifests.mjs            js-yaml / yaml / kscan end to end  -> bench/results/manifests.json
 //   3. bench/cel-candidates.mjs       CEL libraries                      -> bench/results/cel.json
 //   4. bench/live-collection.mjs      live collection, when the file exists -> bench/results/live-collection.json
+//   5. the area benchmarks (compliance, reports, images, rbac, audit, watch): each prints its own table
 //
 // Each runs as its own child process with its own output; the summary at the end is read back
 // from the JSON results. --quick is a smoke run (1,000 objects, one run, short CEL windows): the
@@ -107,6 +108,23 @@ if (want('live-collection') && existsSync(path.join(here, 'live-collection.mjs')
       // It prints what it prints; the summary says the result could not be read.
     }
   }
+}
+
+// The area benchmarks each print their own table and write bench/results/<name>.json; --quick runs
+// them at a smaller size. A script that is not there yet is skipped.
+const AREAS = [
+  { name: 'compliance', title: 'full corpus and compliance scoring', args: [], quick: ['--objects', '1000', '--runs', '1'] },
+  { name: 'reports', title: 'every report format for 20,000 findings', args: [], quick: ['--findings', '2000'] },
+  { name: 'images', title: 'image ingest, lineage and risk', args: [], quick: ['--images', '200', '--runs', '1'] },
+  { name: 'rbac', title: 'RBAC analysis and who-can', args: [], quick: ['--rbac', '1000', '--accounts', '400', '--runs', '1'] },
+  { name: 'audit', title: 'audit log analysis', args: [], quick: ['--events', '100000'] },
+  { name: 'watch', title: 'watch mode: change to webhook latency and memory', args: [], quick: ['--minutes', '0.5'] },
+];
+for (const area of AREAS) {
+  if (!want(area.name) || !existsSync(path.join(here, `${area.name}.mjs`))) continue;
+  banner(`${area.name}: ${area.title}`);
+  const r = await run(`${area.name}.mjs`, values.quick ? area.quick : area.args);
+  status.push({ name: area.name, code: r.code, seconds: r.seconds });
 }
 
 // ---------------------------------------------------------------------------------------------

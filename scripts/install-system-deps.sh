@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# System packages the report tests need: Chromium renders the HTML report, poppler-utils reads the
-# PDF back. Idempotent: a no-op when both are present; otherwise apt-get update, then install only
+# System packages the tests need: Chromium renders the HTML report, poppler-utils reads the PDF
+# back, kubectl renders deploy/ with its kustomize (Debian's kubernetes-client, when none is there). Idempotent: a no-op when both are present; otherwise apt-get update, then install only
 # what is missing. Needs root (or sudo) and Debian/Ubuntu's apt.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 { command -v pdftotext && command -v pdfinfo && command -v pdftoppm; } >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
