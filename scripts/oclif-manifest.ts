@@ -2,13 +2,16 @@
 // list the commands, so `kscan manifests` paid for client-node, trivy, audit and PDF code it never
 // runs. With it, only the command invoked is loaded.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const config = await Config.load({ root, ignoreManifest: true });
+const manifestFile = path.join(root, 'oclif.manifest.json');
+// oclif reads an existing manifest whatever the options say: remove it so the commands are scanned.
+await rm(manifestFile, { force: true });
+const config = await Config.load({ root });
 const plugin = config.getPluginsList().find((p) => path.resolve(p.root) === path.resolve(root));
 if (!plugin) throw new Error(`no oclif plugin at ${root}`);
 const commandsDir = path.join('dist', 'src', 'commands');
@@ -22,4 +25,4 @@ for (const command of plugin.commands) {
   const { load: _load, ...cached } = command as typeof command & { load?: unknown };
   commands[id] = { ...cached, isESM: true, relativePath: [...commandsDir.split(path.sep), ...file] };
 }
-await writeFile(path.join(root, 'oclif.manifest.json'), JSON.stringify({ commands, version: plugin.version }, null, 2) + '\n');
+await writeFile(manifestFile, JSON.stringify({ commands, version: plugin.version }, null, 2) + '\n');
