@@ -29,7 +29,12 @@ interface RuleState {
   candidates: number;
   matched: number;
   errors: number;
+  /** Verdicts by verdict key (rules.ts verdictKeyOf): true when the event passes or is out of scope. */
+  verdicts?: Map<string, boolean>;
 }
+
+/** Verdicts remembered per rule before the memo starts over. */
+const MAX_VERDICTS = 20_000;
 
 interface WindowState {
   /** The latest matching event times inside the window, oldest first; at most the threshold count. */
@@ -56,7 +61,7 @@ export class AuditAnalyzer {
   private readonly nodeAddresses = new Set<string>();
 
   constructor(private readonly options: AnalyzerOptions) {
-    this.ruleStates = options.rules.map(() => ({ candidates: 0, matched: 0, errors: 0 }));
+    this.ruleStates = options.rules.map((rule) => ({ candidates: 0, matched: 0, errors: 0, ...(rule.verdictKey ? { verdicts: new Map<string, boolean>() } : {}) }));
     this.nodeAddressLists = [];
     for (const rule of options.rules) {
       if (!Array.isArray(rule.params.nodeAddresses)) continue;
@@ -95,6 +100,8 @@ export class AuditAnalyzer {
     if (!ip || this.nodeAddresses.has(ip) || this.nodeAddresses.size >= 10_000) return;
     this.nodeAddresses.add(ip);
     for (const list of this.nodeAddressLists) list.push(ip);
+    // A parameter changed: remembered verdicts may no longer hold.
+    for (const state of this.ruleStates) state.verdicts?.clear();
   }
 
   private evaluate(index: number, event: AuditEvent, time: string | undefined, user: string, resource: string): void {
@@ -104,10 +111,17 @@ export class AuditAnalyzer {
     state.candidates++;
     const context: CelContext = { event, params: rule.params };
     try {
-      if (compiled.when && compiled.when(context) !== true) return;
-      const verdict = compiled.assert(context);
-      if (verdict === true) return;
-      if (verdict !== false) throw new Error(`assert returned ${typeof verdict}, not a boolean`);
+      const key = state.verdicts ? rule.verdictKey!(event) : undefined;
+      const known = key === undefined ? undefined : state.verdicts!.get(key);
+      if (known === true) return;
+      if (known === undefined) {
+        const passes = (compiled.when && compiled.when(context) !== true) || checkedVerdict(compiled.assert(context));
+        if (key !== undefined) {
+          if (state.verdicts!.size >= MAX_VERDICTS) state.verdicts!.clear();
+          state.verdicts!.set(key, passes);
+        }
+        if (passes) return;
+      }
       state.matched++;
       const message = compiled.message ? String(compiled.message(context)) : renderMessage(rule.check.message, context);
       if (rule.threshold) this.windowHit(rule, event, time, user, resource, message);
@@ -239,6 +253,11 @@ export class AuditAnalyzer {
     }
     return report;
   }
+}
+
+function checkedVerdict(verdict: unknown): boolean {
+  if (typeof verdict !== 'boolean') throw new Error(`assert returned ${typeof verdict}, not a boolean`);
+  return verdict;
 }
 
 function describeNovelty(kind: string): string {

@@ -20,6 +20,12 @@ export interface AuditRule {
   users?: Set<string>;
   userPrefixes?: string[];
   present?: string[];
+  /**
+   * When the rule's `when` and `assert` read only small fields of the event (user, verb, source IPs,
+   * object reference, response code), the key of those fields: events with the same key get the
+   * same verdict, so the verdict is computed once per key instead of once per event.
+   */
+  verdictKey?: (event: AuditEvent) => string;
   threshold?: { count: number; windowMs: number; groupBy: AuditThreshold['groupBy'] };
 }
 
@@ -57,6 +63,7 @@ export function compileAuditRules(checks: Check[], overrides: Record<string, Rec
       excludeNamespaces: setOf(check.match.excludeNamespaces),
       ...userFilter(filters.users),
       present: filters.present?.length ? filters.present : undefined,
+      verdictKey: verdictKeyOf([check.when, check.assert]),
       threshold: check.threshold ? { count: check.threshold.count, windowMs: parseDuration(check.threshold.window), groupBy: check.threshold.groupBy } : undefined,
     };
   });
@@ -86,6 +93,53 @@ export function isCandidate(rule: AuditRule, event: AuditEvent, verb: string, re
   if (rule.users && !userMatches(rule, event.user?.username ?? '')) return false;
   if (rule.present) for (const field of rule.present) if ((event as Record<string, unknown>)[field] === undefined) return false;
   return true;
+}
+
+// Fields a verdict may be keyed on: small values whose text is the whole of what CEL can read.
+const KEY_FIELDS: Record<string, (event: AuditEvent) => string | undefined> = {
+  'user.username': (e) => e.user?.username,
+  'impersonatedUser.username': (e) => e.impersonatedUser?.username,
+  verb: (e) => e.verb,
+  sourceIPs: (e) => e.sourceIPs?.join(','),
+  userAgent: (e) => e.userAgent,
+  requestURI: (e) => e.requestURI,
+  stage: (e) => e.stage,
+  'responseStatus.code': (e) => (e.responseStatus?.code === undefined ? undefined : String(e.responseStatus.code)),
+  'objectRef.resource': (e) => e.objectRef?.resource,
+  'objectRef.subresource': (e) => e.objectRef?.subresource,
+  'objectRef.namespace': (e) => e.objectRef?.namespace,
+  'objectRef.name': (e) => e.objectRef?.name,
+  'objectRef.apiGroup': (e) => e.objectRef?.apiGroup,
+};
+const EVENT_PATH = /\bevent((?:\.\??[A-Za-z_][A-Za-z0-9_]*)*)/g;
+
+/**
+ * The verdict key of a rule, or undefined when its expressions read anything else of the event
+ * (request bodies, annotations, the whole event): every `event...` path must be one of KEY_FIELDS. A value
+ * is prefixed by its length so that no two different field tuples give the same key.
+ */
+export function verdictKeyOf(sources: (string | undefined)[]): ((event: AuditEvent) => string) | undefined {
+  const fields = new Set<string>();
+  for (const source of sources) {
+    if (!source) continue;
+    for (const match of source.matchAll(EVENT_PATH)) {
+      const segments = match[1].replace(/\?/g, '').split('.').slice(1);
+      // `event.?x.orValue(...)`: the last segment is a method called on the field, not part of it.
+      if (source[(match.index ?? 0) + match[0].length] === '(') segments.pop();
+      const field = segments.join('.');
+      if (!KEY_FIELDS[field]) return undefined;
+      fields.add(field);
+    }
+  }
+  const getters = [...fields].sort().map((field) => KEY_FIELDS[field]);
+  return (event) => {
+    let key = '';
+    for (const get of getters) {
+      const value = get(event);
+      key += value === undefined ? '-|' : `${value.length}:${value}|`;
+    }
+    return key;
+  };
 }
 
 /** The value of one threshold groupBy dimension. */
