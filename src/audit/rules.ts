@@ -110,6 +110,13 @@ const KEY_FIELDS: Record<string, (event: AuditEvent) => string | undefined> = {
   'objectRef.namespace': (e) => e.objectRef?.namespace,
   'objectRef.name': (e) => e.objectRef?.name,
   'objectRef.apiGroup': (e) => e.objectRef?.apiGroup,
+  // Annotations are a few short strings (the authorizer's decision and reason, PSA labels).
+  annotations: (e) => {
+    if (!e.annotations) return undefined;
+    let text = '';
+    for (const key in e.annotations) text += `${key.length}:${key}=${String(e.annotations[key]).length}:${e.annotations[key]};`;
+    return text;
+  },
 };
 const EVENT_PATH = /\bevent((?:\.\??[A-Za-z_][A-Za-z0-9_]*)*)/g;
 

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { loadChecks, type Check } from '../../src/checks/loader.js';
 import { AuditAnalyzer } from '../../src/audit/analyzer.js';
-import { compileAuditRules } from '../../src/audit/rules.js';
+import { compileAuditRules, verdictKeyOf } from '../../src/audit/rules.js';
 import { BaselineLearner, NoveltyDetector, observe } from '../../src/audit/baseline.js';
 import { newStats } from '../../src/audit/reader.js';
 import { resourceKey, type AuditEvent } from '../../src/audit/event.js';
@@ -89,4 +89,23 @@ describe('audit analyzer', () => {
     expect(ipInCidrs('::1', ['127.0.0.0/8'])).to.equal(false);
     expect(ipInCidrs('not-an-ip', ['0.0.0.0/0'])).to.equal(false);
   });
+
+  it('remembers verdicts only for rules that read small event fields, and forgets them when a parameter grows', () => {
+    expect(verdictKeyOf(["event.?user.?username.orValue('') in params.allowed", 'event.?responseStatus.?code.orValue(200) < 400'])).to.be.a('function');
+    expect(verdictKeyOf(['event.?requestObject.?spec.?hostNetwork.orValue(false)'])).to.equal(undefined);
+    expect(verdictKeyOf(["'x' in event"])).to.equal(undefined);
+    const key = verdictKeyOf(['event.verb == "get" && event.sourceIPs[0] == "a"'])!;
+    expect(key({ verb: 'get', sourceIPs: ['a'] })).to.not.equal(key({ verb: 'get', sourceIPs: ['b'] }));
+    expect(key({ verb: 'get', sourceIPs: ['a'] })).to.equal(key({ verb: 'get', sourceIPs: ['a'], user: { username: 'other' } }));
+    // KS-AUD-013: the controller's address is outside the pod network until a kubelet is seen calling from it.
+    const a = analyzer(['KS-AUD-013']);
+    const controller = (second: number): AuditEvent => ({ stage: 'ResponseComplete', auditID: `c${second}`, verb: 'list', user: { username: 'system:serviceaccount:kube-system:job-controller' }, objectRef: { resource: 'jobs', apiGroup: 'batch', apiVersion: 'v1' }, sourceIPs: ['10.0.0.10'], responseStatus: { code: 200 }, requestReceivedTimestamp: at(second) });
+    a.add(controller(1));
+    a.add(controller(2));
+    a.add({ stage: 'ResponseComplete', verb: 'get', user: { username: 'system:node:cp-1' }, objectRef: { resource: 'nodes', name: 'cp-1' }, sourceIPs: ['10.0.0.10'], responseStatus: { code: 200 }, requestReceivedTimestamp: at(3) });
+    a.add(controller(4));
+    const [finding] = a.findings();
+    expect(finding.evidence).to.deep.include({ count: 2, auditID: 'c1', lastTimestamp: at(2) });
+  });
 });
+
