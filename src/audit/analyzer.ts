@@ -30,7 +30,7 @@ interface RuleState {
   matched: number;
   errors: number;
   /** Verdicts by verdict key (rules.ts verdictKeyOf): true when the event passes or is out of scope. */
-  verdicts?: Map<string, boolean>;
+  verdicts?: Map<string | symbol, boolean>;
 }
 
 /** Verdicts remembered per rule before the memo starts over. */
@@ -61,7 +61,7 @@ export class AuditAnalyzer {
   private readonly nodeAddresses = new Set<string>();
 
   constructor(private readonly options: AnalyzerOptions) {
-    this.ruleStates = options.rules.map((rule) => ({ candidates: 0, matched: 0, errors: 0, ...(rule.verdictKey ? { verdicts: new Map<string, boolean>() } : {}) }));
+    this.ruleStates = options.rules.map((rule) => ({ candidates: 0, matched: 0, errors: 0, ...(rule.verdictKey ? { verdicts: new Map<string | symbol, boolean>() } : {}) }));
     this.nodeAddressLists = [];
     for (const rule of options.rules) {
       if (!Array.isArray(rule.params.nodeAddresses)) continue;
@@ -107,13 +107,14 @@ export class AuditAnalyzer {
   private evaluate(index: number, event: AuditEvent, time: string | undefined, user: string, resource: string): void {
     const rule = this.options.rules[index];
     const state = this.ruleStates[index];
-    const { compiled } = rule.check;
     state.candidates++;
+    // The fast path: a remembered verdict for events like this one.
+    const key = state.verdicts ? rule.verdictKey!(event) : undefined;
+    const known = key === undefined ? undefined : state.verdicts!.get(key);
+    if (known === true) return;
+    const { compiled } = rule.check;
     const context: CelContext = { event, params: rule.params };
     try {
-      const key = state.verdicts ? rule.verdictKey!(event) : undefined;
-      const known = key === undefined ? undefined : state.verdicts!.get(key);
-      if (known === true) return;
       if (known === undefined) {
         const passes = (compiled.when && compiled.when(context) !== true) || checkedVerdict(compiled.assert(context));
         if (key !== undefined) {

@@ -25,7 +25,7 @@ export interface AuditRule {
    * object reference, response code), the key of those fields: events with the same key get the
    * same verdict, so the verdict is computed once per key instead of once per event.
    */
-  verdictKey?: (event: AuditEvent) => string;
+  verdictKey?: (event: AuditEvent) => string | symbol;
   threshold?: { count: number; windowMs: number; groupBy: AuditThreshold['groupBy'] };
 }
 
@@ -110,25 +110,27 @@ const KEY_FIELDS: Record<string, (event: AuditEvent) => string | undefined> = {
   'objectRef.namespace': (e) => e.objectRef?.namespace,
   'objectRef.name': (e) => e.objectRef?.name,
   'objectRef.apiGroup': (e) => e.objectRef?.apiGroup,
-  // Annotations are a few short strings (the authorizer's decision and reason, PSA labels).
-  annotations: (e) => {
-    if (!e.annotations) return undefined;
-    let text = '';
-    for (const key in e.annotations) text += `${key.length}:${key}=${String(e.annotations[key]).length}:${e.annotations[key]};`;
-    return text;
-  },
 };
 const EVENT_PATH = /\bevent((?:\.\??[A-Za-z_][A-Za-z0-9_]*)*)/g;
+/** One annotation by its literal key, `event.?annotations[?'authorization.k8s.io/reason']`: keyed on that value alone. */
+const ANNOTATION = /\bevent\.\??annotations\[\??'([^'\\]+)'\]/g;
 
 /**
  * The verdict key of a rule, or undefined when its expressions read anything else of the event
- * (request bodies, annotations, the whole event): every `event...` path must be one of KEY_FIELDS. A value
- * is prefixed by its length so that no two different field tuples give the same key.
+ * (request bodies, annotations, the whole event): every `event...` path must be one of KEY_FIELDS. With
+ * several fields each value is prefixed by its length so that no two different tuples give the same key.
  */
-export function verdictKeyOf(sources: (string | undefined)[]): ((event: AuditEvent) => string) | undefined {
+const ABSENT = Symbol('absent');
+
+export function verdictKeyOf(sources: (string | undefined)[]): ((event: AuditEvent) => string | symbol) | undefined {
   const fields = new Set<string>();
-  for (const source of sources) {
-    if (!source) continue;
+  const annotations = new Set<string>();
+  for (const original of sources) {
+    if (!original) continue;
+    const source = original.replace(ANNOTATION, (_, key: string) => {
+      annotations.add(key);
+      return 'annotation';
+    });
     for (const match of source.matchAll(EVENT_PATH)) {
       const segments = match[1].replace(/\?/g, '').split('.').slice(1);
       // `event.?x.orValue(...)`: the last segment is a method called on the field, not part of it.
@@ -139,6 +141,12 @@ export function verdictKeyOf(sources: (string | undefined)[]): ((event: AuditEve
     }
   }
   const getters = [...fields].sort().map((field) => KEY_FIELDS[field]);
+  for (const key of [...annotations].sort()) getters.push((e) => e.annotations?.[key]);
+  if (getters.length === 1) {
+    // One field: its value is the key, or a symbol when it is absent.
+    const [get] = getters;
+    return (event) => get(event) ?? ABSENT;
+  }
   return (event) => {
     let key = '';
     for (const get of getters) {
