@@ -7,7 +7,7 @@ import { renderMessage } from '../checks/engine.js';
 import type { CelContext } from '../checks/cel.js';
 import { errorMessage } from '../util/errors.js';
 import { eventTime, kindOfResource, resourceKey, type AuditEvent } from './event.js';
-import { groupValue, isCandidate, type AuditRule } from './rules.js';
+import { VerdictMemo, groupValue, isCandidate, type AuditRule } from './rules.js';
 import { AuditSummary, hoursBetween, type AuditReport } from './summary.js';
 import { NOVELTY_CHECKS, observe, type NoveltyDetector } from './baseline.js';
 import type { ReadStats } from './reader.js';
@@ -29,12 +29,9 @@ interface RuleState {
   candidates: number;
   matched: number;
   errors: number;
-  /** Verdicts by verdict key (rules.ts verdictKeyOf): true when the event passes or is out of scope. */
-  verdicts?: Map<string | symbol, boolean>;
+  /** Remembered verdicts (rules.ts verdictFieldsOf): true when the event passes or is out of scope. */
+  verdicts: VerdictMemo | undefined;
 }
-
-/** Verdicts remembered per rule before the memo starts over. */
-const MAX_VERDICTS = 20_000;
 
 interface WindowState {
   /** The latest matching event times inside the window, oldest first; at most the threshold count. */
@@ -54,6 +51,7 @@ export class AuditAnalyzer {
   private readonly folded = new Map<string, Finding>();
   private readonly ruleStates: RuleState[];
   private readonly windows = new Map<string, WindowState>();
+  private readonly byVerb = new Map<string, number[]>();
   private readonly maxFindings: number;
 
   /** Rule parameter lists named nodeAddresses: they learn the addresses kubelets call from. */
@@ -61,7 +59,7 @@ export class AuditAnalyzer {
   private readonly nodeAddresses = new Set<string>();
 
   constructor(private readonly options: AnalyzerOptions) {
-    this.ruleStates = options.rules.map((rule) => ({ candidates: 0, matched: 0, errors: 0, ...(rule.verdictKey ? { verdicts: new Map<string | symbol, boolean>() } : {}) }));
+    this.ruleStates = options.rules.map((rule) => ({ candidates: 0, matched: 0, errors: 0, verdicts: rule.verdictFields ? new VerdictMemo(rule.verdictFields) : undefined }));
     this.nodeAddressLists = [];
     for (const rule of options.rules) {
       if (!Array.isArray(rule.params.nodeAddresses)) continue;
@@ -90,10 +88,20 @@ export class AuditAnalyzer {
     this.summary.add(event, time, user, verb, resource);
     if (this.nodeAddressLists.length && user.startsWith('system:node:')) this.learnNodeAddress(event.sourceIPs?.[0]);
     const rules = this.options.rules;
-    for (let i = 0; i < rules.length; i++) {
+    for (const i of this.rulesForVerb(verb)) {
       if (isCandidate(rules[i], event, verb, resource)) this.evaluate(i, event, time, user, resource);
     }
     if (this.options.baseline) this.compareWithBaseline(event, time, user, verb, resource);
+  }
+
+  /** The rules whose verb filter lets `verb` through, so most rules are not even asked about most events. */
+  private rulesForVerb(verb: string): number[] {
+    let list = this.byVerb.get(verb);
+    if (!list) {
+      list = this.options.rules.flatMap((rule, i) => (!rule.verbs || rule.verbs.has(verb) ? [i] : []));
+      if (this.byVerb.size < 100) this.byVerb.set(verb, list);
+    }
+    return list;
   }
 
   private learnNodeAddress(ip: string | undefined): void {
@@ -109,18 +117,14 @@ export class AuditAnalyzer {
     const state = this.ruleStates[index];
     state.candidates++;
     // The fast path: a remembered verdict for events like this one.
-    const key = state.verdicts ? rule.verdictKey!(event) : undefined;
-    const known = key === undefined ? undefined : state.verdicts!.get(key);
+    const known = state.verdicts?.get(event);
     if (known === true) return;
     const { compiled } = rule.check;
     const context: CelContext = { event, params: rule.params };
     try {
       if (known === undefined) {
         const passes = (compiled.when && compiled.when(context) !== true) || checkedVerdict(compiled.assert(context));
-        if (key !== undefined) {
-          if (state.verdicts!.size >= MAX_VERDICTS) state.verdicts!.clear();
-          state.verdicts!.set(key, passes);
-        }
+        state.verdicts?.set(event, passes);
         if (passes) return;
       }
       state.matched++;
@@ -229,10 +233,10 @@ export class AuditAnalyzer {
       principals: summary.principals.size,
       byVerb: summary.verbs.top(15),
       byResource: summary.resources.top(15),
-      byUser: summary.users.top(15),
+      byUser: summary.byUser(15),
       bySourceIP: summary.sourceIPs.top(15),
-      byResponseCode: summary.codes.top(15),
-      denied: summary.denied.top(15),
+      byResponseCode: summary.byResponseCode(15),
+      denied: summary.denied(15),
       topPrincipals: summary.topPrincipals(10),
       firstSeen: summary.firstSeen(10, detector ? (user) => detector.knows(user) : undefined),
       rules: this.options.rules.map((rule, i) => ({
@@ -273,7 +277,7 @@ function compareRates(profile: NoveltyDetector['profile'], summary: AuditSummary
     const currentPerHour = round(current / currentHours);
     return { metric, previousPerHour, currentPerHour, changePercent: previousPerHour > 0 ? round(((currentPerHour - previousPerHour) / previousPerHour) * 100) : null };
   };
-  const denied = [...summary.denied.counts.values()].reduce((a, b) => a + b, 0);
+  const denied = summary.deniedTotal;
   const rows = [row('events', profile.totals.events, analysed), row('denied (401/403)', profile.totals.denied, denied)];
   const verbs = new Set([...Object.keys(profile.totals.byVerb), ...summary.verbs.counts.keys()]);
   for (const verb of [...verbs].sort()) rows.push(row(`verb ${verb}`, profile.totals.byVerb[verb] ?? 0, summary.verbs.counts.get(verb) ?? 0));

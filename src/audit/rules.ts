@@ -22,10 +22,10 @@ export interface AuditRule {
   present?: string[];
   /**
    * When the rule's `when` and `assert` read only small fields of the event (user, verb, source IPs,
-   * object reference, response code), the key of those fields: events with the same key get the
-   * same verdict, so the verdict is computed once per key instead of once per event.
+   * object reference, response code), the getters of those fields: events with the same values get
+   * the same verdict, so the verdict is computed once per distinct tuple instead of once per event.
    */
-  verdictKey?: (event: AuditEvent) => string | symbol;
+  verdictFields?: ((event: AuditEvent) => unknown)[];
   threshold?: { count: number; windowMs: number; groupBy: AuditThreshold['groupBy'] };
 }
 
@@ -63,20 +63,20 @@ export function compileAuditRules(checks: Check[], overrides: Record<string, Rec
       excludeNamespaces: setOf(check.match.excludeNamespaces),
       ...userFilter(filters.users),
       present: filters.present?.length ? filters.present : undefined,
-      verdictKey: verdictKeyOf([check.when, check.assert]),
+      verdictFields: verdictFieldsOf([check.when, check.assert]),
       threshold: check.threshold ? { count: check.threshold.count, windowMs: parseDuration(check.threshold.window), groupBy: check.threshold.groupBy } : undefined,
     };
   });
 }
 
+// Every rule object gets every field (undefined when unused): one hidden class on the hot path.
 function userFilter(users: string[] | undefined): Pick<AuditRule, 'users' | 'userPrefixes'> {
-  if (!users?.length) return {};
-  const prefixes = users.filter((u) => u.endsWith('*')).map((u) => u.slice(0, -1));
-  return { users: new Set(users.filter((u) => !u.endsWith('*'))), userPrefixes: prefixes };
+  const prefixes = (users ?? []).filter((u) => u.endsWith('*')).map((u) => u.slice(0, -1));
+  return { users: setOf((users ?? []).filter((u) => !u.endsWith('*'))), userPrefixes: prefixes.length ? prefixes : undefined };
 }
 
 function userMatches(rule: AuditRule, user: string): boolean {
-  if (rule.users!.has(user)) return true;
+  if (rule.users?.has(user)) return true;
   for (const prefix of rule.userPrefixes ?? []) if (user.startsWith(prefix)) return true;
   return false;
 }
@@ -90,39 +90,79 @@ export function isCandidate(rule: AuditRule, event: AuditEvent, verb: string, re
   if (rule.codes && !rule.codes.has(event.responseStatus?.code ?? 0)) return false;
   if (rule.namespaces && !rule.namespaces.has(event.objectRef?.namespace ?? '')) return false;
   if (rule.excludeNamespaces && rule.excludeNamespaces.has(event.objectRef?.namespace ?? '')) return false;
-  if (rule.users && !userMatches(rule, event.user?.username ?? '')) return false;
+  if ((rule.users || rule.userPrefixes) && !userMatches(rule, event.user?.username ?? '')) return false;
   if (rule.present) for (const field of rule.present) if ((event as Record<string, unknown>)[field] === undefined) return false;
   return true;
 }
 
-// Fields a verdict may be keyed on: small values whose text is the whole of what CEL can read.
-const KEY_FIELDS: Record<string, (event: AuditEvent) => string | undefined> = {
-  'user.username': (e) => e.user?.username,
-  'impersonatedUser.username': (e) => e.impersonatedUser?.username,
-  verb: (e) => e.verb,
-  sourceIPs: (e) => e.sourceIPs?.join(','),
-  userAgent: (e) => e.userAgent,
-  requestURI: (e) => e.requestURI,
-  stage: (e) => e.stage,
-  'responseStatus.code': (e) => (e.responseStatus?.code === undefined ? undefined : String(e.responseStatus.code)),
-  'objectRef.resource': (e) => e.objectRef?.resource,
-  'objectRef.subresource': (e) => e.objectRef?.subresource,
-  'objectRef.namespace': (e) => e.objectRef?.namespace,
-  'objectRef.name': (e) => e.objectRef?.name,
-  'objectRef.apiGroup': (e) => e.objectRef?.apiGroup,
+// Fields a verdict may be keyed on: small values that are the whole of what CEL can read of them.
+// Getters return the values themselves (no string building): they are the keys of a trie of maps.
+type KeyGetter = (event: AuditEvent) => unknown;
+const KEY_FIELDS: Record<string, KeyGetter[]> = {
+  'user.username': [(e) => e.user?.username],
+  'impersonatedUser.username': [(e) => e.impersonatedUser?.username],
+  verb: [(e) => e.verb],
+  // The number of addresses first, so that one address and a joined list never share a branch.
+  sourceIPs: [(e) => e.sourceIPs?.length, (e) => (e.sourceIPs?.length === 1 ? e.sourceIPs[0] : e.sourceIPs?.map((ip) => `${ip.length}:${ip}`).join(''))],
+  userAgent: [(e) => e.userAgent],
+  requestURI: [(e) => e.requestURI],
+  stage: [(e) => e.stage],
+  'responseStatus.code': [(e) => e.responseStatus?.code],
+  'objectRef.resource': [(e) => e.objectRef?.resource],
+  'objectRef.subresource': [(e) => e.objectRef?.subresource],
+  'objectRef.namespace': [(e) => e.objectRef?.namespace],
+  'objectRef.name': [(e) => e.objectRef?.name],
+  'objectRef.apiGroup': [(e) => e.objectRef?.apiGroup],
 };
 const EVENT_PATH = /\bevent((?:\.\??[A-Za-z_][A-Za-z0-9_]*)*)/g;
 /** One annotation by its literal key, `event.?annotations[?'authorization.k8s.io/reason']`: keyed on that value alone. */
 const ANNOTATION = /\bevent\.\??annotations\[\??'([^'\\]+)'\]/g;
-
-/**
- * The verdict key of a rule, or undefined when its expressions read anything else of the event
- * (request bodies, annotations, the whole event): every `event...` path must be one of KEY_FIELDS. With
- * several fields each value is prefixed by its length so that no two different tuples give the same key.
- */
 const ABSENT = Symbol('absent');
 
-export function verdictKeyOf(sources: (string | undefined)[]): ((event: AuditEvent) => string | symbol) | undefined {
+/**
+ * Verdicts remembered by the values of the event fields a rule reads: a trie of maps, one level per
+ * field, so a lookup builds no key. Bounded: it starts over when full.
+ */
+export class VerdictMemo {
+  private root = new Map<unknown, unknown>();
+  private size = 0;
+  constructor(private readonly getters: KeyGetter[], private readonly capacity = 20_000) {}
+
+  get(event: AuditEvent): boolean | undefined {
+    let node: unknown = this.root;
+    for (const get of this.getters) {
+      node = (node as Map<unknown, unknown>).get(get(event) ?? ABSENT);
+      if (node === undefined) return undefined;
+    }
+    return node as boolean;
+  }
+
+  set(event: AuditEvent, verdict: boolean): void {
+    if (this.size >= this.capacity) this.clear();
+    let node = this.root;
+    const last = this.getters.length - 1;
+    for (let i = 0; i < last; i++) {
+      const key = this.getters[i](event) ?? ABSENT;
+      let next = node.get(key) as Map<unknown, unknown> | undefined;
+      if (!next) node.set(key, (next = new Map()));
+      node = next;
+    }
+    node.set(this.getters[last](event) ?? ABSENT, verdict);
+    this.size++;
+  }
+
+  clear(): void {
+    this.root = new Map();
+    this.size = 0;
+  }
+}
+
+/**
+ * The getters of the fields a rule's expressions read, or undefined when they read anything else of
+ * the event (request bodies, other annotations, the whole event): every `event...` path must be one
+ * of KEY_FIELDS, and annotations are read by literal key.
+ */
+export function verdictFieldsOf(sources: (string | undefined)[]): KeyGetter[] | undefined {
   const fields = new Set<string>();
   const annotations = new Set<string>();
   for (const original of sources) {
@@ -140,21 +180,10 @@ export function verdictKeyOf(sources: (string | undefined)[]): ((event: AuditEve
       fields.add(field);
     }
   }
-  const getters = [...fields].sort().map((field) => KEY_FIELDS[field]);
+  const getters = [...fields].sort().flatMap((field) => KEY_FIELDS[field]);
   for (const key of [...annotations].sort()) getters.push((e) => e.annotations?.[key]);
-  if (getters.length === 1) {
-    // One field: its value is the key, or a symbol when it is absent.
-    const [get] = getters;
-    return (event) => get(event) ?? ABSENT;
-  }
-  return (event) => {
-    let key = '';
-    for (const get of getters) {
-      const value = get(event);
-      key += value === undefined ? '-|' : `${value.length}:${value}|`;
-    }
-    return key;
-  };
+  // A rule that reads nothing of the event has one verdict for all of them.
+  return getters.length ? getters : [() => ABSENT];
 }
 
 /** The value of one threshold groupBy dimension. */
