@@ -7,7 +7,7 @@ import { renderMessage } from '../checks/engine.js';
 import type { CelContext } from '../checks/cel.js';
 import { errorMessage } from '../util/errors.js';
 import { eventTime, kindOfResource, resourceKey, type AuditEvent } from './event.js';
-import { VerdictMemo, groupValue, isCandidate, type AuditRule } from './rules.js';
+import { VerdictMemo, groupValue, isCandidate, readFields, type AuditRule, type EventFields } from './rules.js';
 import { AuditSummary, hoursBetween, type AuditReport } from './summary.js';
 import { NOVELTY_CHECKS, observe, type NoveltyDetector } from './baseline.js';
 import type { ReadStats } from './reader.js';
@@ -52,6 +52,7 @@ export class AuditAnalyzer {
   private readonly ruleStates: RuleState[];
   private readonly windows = new Map<string, WindowState>();
   private readonly byVerb = new Map<string, number[]>();
+  private readonly fields: EventFields = { username: undefined, verb: undefined, code: undefined };
   private readonly maxFindings: number;
 
   /** Rule parameter lists named nodeAddresses: they learn the addresses kubelets call from. */
@@ -82,14 +83,15 @@ export class AuditAnalyzer {
     }
     this.analysed++;
     const time = eventTime(event);
-    const user = event.user?.username ?? '(unknown)';
-    const verb = event.verb ?? '(none)';
+    const fields = readFields(event, this.fields);
+    const user = fields.username ?? '(unknown)';
+    const verb = fields.verb ?? '(none)';
     const resource = resourceKey(event);
-    this.summary.add(event, time, user, verb, resource);
+    this.summary.add(event, time, user, verb, resource, fields.code);
     if (this.nodeAddressLists.length && user.startsWith('system:node:')) this.learnNodeAddress(event.sourceIPs?.[0]);
     const rules = this.options.rules;
     for (const i of this.rulesForVerb(verb)) {
-      if (isCandidate(rules[i], event, verb, resource)) this.evaluate(i, event, time, user, resource);
+      if (isCandidate(rules[i], event, verb, resource, fields)) this.evaluate(i, event, time, user, resource);
     }
     if (this.options.baseline) this.compareWithBaseline(event, time, user, verb, resource);
   }
@@ -117,14 +119,14 @@ export class AuditAnalyzer {
     const state = this.ruleStates[index];
     state.candidates++;
     // The fast path: a remembered verdict for events like this one.
-    const known = state.verdicts?.get(event);
+    const known = state.verdicts?.get(event, this.fields);
     if (known === true) return;
     const { compiled } = rule.check;
     const context: CelContext = { event, params: rule.params };
     try {
       if (known === undefined) {
         const passes = (compiled.when && compiled.when(context) !== true) || checkedVerdict(compiled.assert(context));
-        state.verdicts?.set(event, passes);
+        state.verdicts?.set(event, this.fields, passes);
         if (passes) return;
       }
       state.matched++;

@@ -96,12 +96,10 @@ export class AuditSummary {
   deniedTotal = 0;
   from: string | undefined;
   to: string | undefined;
-  /** Latest time seen so far, for out-of-order detection. */
-  private latest = '';
   outOfOrder = 0;
 
-  add(event: AuditEvent, time: string | undefined, user: string, verb: string, resource: string): void {
-    const code = event.responseStatus?.code ?? 0;
+  add(event: AuditEvent, time: string | undefined, user: string, verb: string, resource: string, responseCode = event.responseStatus?.code): void {
+    const code = typeof responseCode === 'number' ? responseCode : 0;
     const sourceIP = event.sourceIPs?.[0] ?? '(none)';
     this.verbs.add(verb);
     this.resources.add(resource);
@@ -110,10 +108,11 @@ export class AuditSummary {
     const denied = code === 401 || code === 403;
     if (denied) this.deniedTotal++;
     if (time) {
+      // `to` is the latest time so far: an earlier one is out of order (the same instant written
+      // with another precision is not).
+      if (this.to === undefined || time >= this.to) this.to = time;
+      else if (Date.parse(time) < Date.parse(this.to)) this.outOfOrder++;
       if (this.from === undefined || time < this.from) this.from = time;
-      if (this.to === undefined || time > this.to) this.to = time;
-      if (time < this.latest && Date.parse(time) < Date.parse(this.latest)) this.outOfOrder++;
-      else this.latest = time;
     }
     const stats = this.principals.get(user);
     if (stats) {
