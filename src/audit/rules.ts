@@ -119,8 +119,9 @@ const KEY_FIELDS: Record<string, KeyGetter[]> = {
   'user.username': [(_, f) => f.username],
   'impersonatedUser.username': [(e) => e.impersonatedUser?.username],
   verb: [(_, f) => f.verb],
-  // The number of addresses first, so that one address and a joined list never share a branch.
-  sourceIPs: [(e) => e.sourceIPs?.length, (e) => (e.sourceIPs?.length === 1 ? e.sourceIPs[0] : e.sourceIPs?.map((ip) => `${ip.length}:${ip}`).join(''))],
+  // The number of addresses first (-1: not a list), so that one address, a joined list and a
+  // malformed value never share a branch.
+  sourceIPs: [(e) => (Array.isArray(e.sourceIPs) ? e.sourceIPs.length : e.sourceIPs === undefined ? undefined : -1), (e) => ipsKey(e.sourceIPs)],
   userAgent: [(e) => e.userAgent],
   requestURI: [(e) => e.requestURI],
   stage: [(e) => e.stage],
@@ -131,6 +132,11 @@ const KEY_FIELDS: Record<string, KeyGetter[]> = {
   'objectRef.name': [(e) => e.objectRef?.name],
   'objectRef.apiGroup': [(e) => e.objectRef?.apiGroup],
 };
+function ipsKey(ips: unknown): unknown {
+  if (!Array.isArray(ips)) return ips;
+  if (ips.length === 1) return ips[0];
+  return ips.map((ip) => (typeof ip === 'string' ? `${ip.length}:${ip}` : `?${JSON.stringify(ip)}`)).join('');
+}
 const EVENT_PATH = /\bevent((?:\.\??[A-Za-z_][A-Za-z0-9_]*)*)/g;
 /** One annotation by its literal key, `event.?annotations[?'authorization.k8s.io/reason']`: keyed on that value alone. */
 const ANNOTATION = /\bevent\.\??annotations\[\??'([^'\\]+)'\]/g;

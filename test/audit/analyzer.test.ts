@@ -108,6 +108,9 @@ describe('audit analyzer', () => {
     expect(get({ verb: 'get', sourceIPs: ['1:b1:c'] })).to.equal(undefined);
     expect(get({ verb: 'list', sourceIPs: ['a'] })).to.equal(undefined);
     expect(get({ sourceIPs: ['a'] })).to.equal(undefined);
+    // Malformed input is a key like any other, never an exception.
+    expect(get({ verb: 'get', sourceIPs: 'a' as unknown as string[] })).to.equal(undefined);
+    expect(get({ verb: 'get', sourceIPs: [1, { x: 2 }] as unknown as string[] })).to.equal(undefined);
     put({ verb: 'list' }, true);
     expect(get({ verb: 'list' })).to.equal(true);
     put({ verb: 'watch' }, true); // past capacity: starts over
@@ -122,6 +125,15 @@ describe('audit analyzer', () => {
     a.add(controller(4));
     const [finding] = a.findings();
     expect(finding.evidence).to.deep.include({ count: 2, auditID: 'c1', lastTimestamp: at(2) });
+  });
+
+  it('survives events with fields of the wrong type, reporting rule errors instead of stopping', () => {
+    const a = new AuditAnalyzer({ rules: compileAuditRules(checks.filter((c) => c.match.auditEvents)) });
+    const odd = { stage: 'ResponseComplete', verb: 'get', user: { username: 'system:serviceaccount:shop:web' }, sourceIPs: '203.0.113.9', objectRef: { resource: 'secrets', namespace: 'shop' }, responseStatus: { code: '200' }, requestReceivedTimestamp: at(1) } as unknown as AuditEvent;
+    expect(() => a.add(odd)).to.not.throw();
+    a.add({ ...denied(2), user: null } as unknown as AuditEvent);
+    expect(a.analysed).to.equal(2);
+    expect(a.errors.map((e) => e.source)).to.include('KS-AUD-013 on audit event (no auditID)');
   });
 });
 
