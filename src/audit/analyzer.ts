@@ -7,7 +7,7 @@ import { renderMessage } from '../checks/engine.js';
 import type { CelContext } from '../checks/cel.js';
 import { errorMessage } from '../util/errors.js';
 import { eventTime, kindOfResource, resourceKey, type AuditEvent } from './event.js';
-import { groupValue, isCandidate, type AuditRule } from './rules.js';
+import { VerdictMemo, groupValue, isCandidate, readFields, type AuditRule, type EventFields } from './rules.js';
 import { AuditSummary, hoursBetween, type AuditReport } from './summary.js';
 import { NOVELTY_CHECKS, observe, type NoveltyDetector } from './baseline.js';
 import type { ReadStats } from './reader.js';
@@ -29,6 +29,8 @@ interface RuleState {
   candidates: number;
   matched: number;
   errors: number;
+  /** Remembered verdicts (rules.ts verdictFieldsOf): true when the event passes or is out of scope. */
+  verdicts: VerdictMemo | undefined;
 }
 
 interface WindowState {
@@ -49,6 +51,8 @@ export class AuditAnalyzer {
   private readonly folded = new Map<string, Finding>();
   private readonly ruleStates: RuleState[];
   private readonly windows = new Map<string, WindowState>();
+  private readonly byVerb = new Map<string, number[]>();
+  private readonly fields: EventFields = { username: undefined, verb: undefined, code: undefined };
   private readonly maxFindings: number;
 
   /** Rule parameter lists named nodeAddresses: they learn the addresses kubelets call from. */
@@ -56,7 +60,7 @@ export class AuditAnalyzer {
   private readonly nodeAddresses = new Set<string>();
 
   constructor(private readonly options: AnalyzerOptions) {
-    this.ruleStates = options.rules.map(() => ({ candidates: 0, matched: 0, errors: 0 }));
+    this.ruleStates = options.rules.map((rule) => ({ candidates: 0, matched: 0, errors: 0, verdicts: rule.verdictFields ? new VerdictMemo(rule.verdictFields) : undefined }));
     this.nodeAddressLists = [];
     for (const rule of options.rules) {
       if (!Array.isArray(rule.params.nodeAddresses)) continue;
@@ -79,35 +83,52 @@ export class AuditAnalyzer {
     }
     this.analysed++;
     const time = eventTime(event);
-    const user = event.user?.username ?? '(unknown)';
-    const verb = event.verb ?? '(none)';
+    const fields = readFields(event, this.fields);
+    const user = fields.username ?? '(unknown)';
+    const verb = fields.verb ?? '(none)';
     const resource = resourceKey(event);
-    this.summary.add(event, time, user, verb, resource);
+    this.summary.add(event, time, user, verb, resource, fields.code);
     if (this.nodeAddressLists.length && user.startsWith('system:node:')) this.learnNodeAddress(event.sourceIPs?.[0]);
     const rules = this.options.rules;
-    for (let i = 0; i < rules.length; i++) {
-      if (isCandidate(rules[i], event, verb, resource)) this.evaluate(i, event, time, user, resource);
+    for (const i of this.rulesForVerb(verb)) {
+      if (isCandidate(rules[i], event, verb, resource, fields)) this.evaluate(i, event, time, user, resource);
     }
     if (this.options.baseline) this.compareWithBaseline(event, time, user, verb, resource);
+  }
+
+  /** The rules whose verb filter lets `verb` through, so most rules are not even asked about most events. */
+  private rulesForVerb(verb: string): number[] {
+    let list = this.byVerb.get(verb);
+    if (!list) {
+      list = this.options.rules.flatMap((rule, i) => (!rule.verbs || rule.verbs.has(verb) ? [i] : []));
+      if (this.byVerb.size < 100) this.byVerb.set(verb, list);
+    }
+    return list;
   }
 
   private learnNodeAddress(ip: string | undefined): void {
     if (!ip || this.nodeAddresses.has(ip) || this.nodeAddresses.size >= 10_000) return;
     this.nodeAddresses.add(ip);
     for (const list of this.nodeAddressLists) list.push(ip);
+    // A parameter changed: remembered verdicts may no longer hold.
+    for (const state of this.ruleStates) state.verdicts?.clear();
   }
 
   private evaluate(index: number, event: AuditEvent, time: string | undefined, user: string, resource: string): void {
     const rule = this.options.rules[index];
     const state = this.ruleStates[index];
-    const { compiled } = rule.check;
     state.candidates++;
+    // The fast path: a remembered verdict for events like this one.
+    const known = state.verdicts?.get(event, this.fields);
+    if (known === true) return;
+    const { compiled } = rule.check;
     const context: CelContext = { event, params: rule.params };
     try {
-      if (compiled.when && compiled.when(context) !== true) return;
-      const verdict = compiled.assert(context);
-      if (verdict === true) return;
-      if (verdict !== false) throw new Error(`assert returned ${typeof verdict}, not a boolean`);
+      if (known === undefined) {
+        const passes = (compiled.when && compiled.when(context) !== true) || checkedVerdict(compiled.assert(context));
+        state.verdicts?.set(event, this.fields, passes);
+        if (passes) return;
+      }
       state.matched++;
       const message = compiled.message ? String(compiled.message(context)) : renderMessage(rule.check.message, context);
       if (rule.threshold) this.windowHit(rule, event, time, user, resource, message);
@@ -214,10 +235,10 @@ export class AuditAnalyzer {
       principals: summary.principals.size,
       byVerb: summary.verbs.top(15),
       byResource: summary.resources.top(15),
-      byUser: summary.users.top(15),
+      byUser: summary.byUser(15),
       bySourceIP: summary.sourceIPs.top(15),
-      byResponseCode: summary.codes.top(15),
-      denied: summary.denied.top(15),
+      byResponseCode: summary.byResponseCode(15),
+      denied: summary.denied(15),
       topPrincipals: summary.topPrincipals(10),
       firstSeen: summary.firstSeen(10, detector ? (user) => detector.knows(user) : undefined),
       rules: this.options.rules.map((rule, i) => ({
@@ -241,6 +262,11 @@ export class AuditAnalyzer {
   }
 }
 
+function checkedVerdict(verdict: unknown): boolean {
+  if (typeof verdict !== 'boolean') throw new Error(`assert returned ${typeof verdict}, not a boolean`);
+  return verdict;
+}
+
 function describeNovelty(kind: string): string {
   return { actions: 'new action', namespaces: 'new namespace', sourceIPs: 'new source address', userAgents: 'new client', hours: 'active at' }[kind] ?? kind;
 }
@@ -253,7 +279,7 @@ function compareRates(profile: NoveltyDetector['profile'], summary: AuditSummary
     const currentPerHour = round(current / currentHours);
     return { metric, previousPerHour, currentPerHour, changePercent: previousPerHour > 0 ? round(((currentPerHour - previousPerHour) / previousPerHour) * 100) : null };
   };
-  const denied = [...summary.denied.counts.values()].reduce((a, b) => a + b, 0);
+  const denied = summary.deniedTotal;
   const rows = [row('events', profile.totals.events, analysed), row('denied (401/403)', profile.totals.denied, denied)];
   const verbs = new Set([...Object.keys(profile.totals.byVerb), ...summary.verbs.counts.keys()]);
   for (const verb of [...verbs].sort()) rows.push(row(`verb ${verb}`, profile.totals.byVerb[verb] ?? 0, summary.verbs.counts.get(verb) ?? 0));

@@ -37,6 +37,12 @@ export type EventHandler = (event: AuditEvent) => void;
 
 /** A line longer than this is dropped as malformed instead of being held in memory. */
 const MAX_LINE_CHARS = 64 * 1024 * 1024;
+/**
+ * Gzip bomb guard: audit logs compress 10-50x; past this much output, expanding more than
+ * MAX_GZIP_RATIO times the compressed bytes read so far stops the file.
+ */
+const GZIP_CHECK_AFTER_BYTES = 64 * 1024 * 1024;
+const MAX_GZIP_RATIO = 200;
 /** A pretty-printed JSON document (EventList, gcloud or CloudWatch export) is read whole up to this size. */
 const MAX_DOCUMENT_CHARS = 256 * 1024 * 1024;
 
@@ -60,7 +66,7 @@ export async function readAuditLogs(inputs: string[], onEvent: EventHandler, opt
       reader.problem(input, undefined, `cannot read: ${errorMessage(error)}`);
       continue;
     }
-    for (const file of files) await reader.readStream(file, createReadStream(file));
+    for (const file of files) await reader.readStream(file, createReadStream(file, { highWaterMark: 256 * 1024 }));
   }
   return stats;
 }
@@ -77,18 +83,34 @@ export class LineParser {
   async readStream(source: string, raw: Readable): Promise<void> {
     this.stats.sources.push(source);
     let input: Readable;
+    let compressed: { bytes: number } | undefined;
     try {
-      input = await maybeGunzip(raw);
+      ({ input, compressed } = await maybeGunzip(raw));
     } catch (error) {
       this.problem(source, undefined, `cannot read: ${errorMessage(error)}`);
       return;
     }
     const decoder = new StringDecoder('utf8');
     const state: SourceState = { source, line: 0, pending: '', document: undefined, seenContent: false, skippingLongLine: false };
+    let expanded = 0;
     try {
-      for await (const chunk of input) this.feed(state, decoder.write(chunk as Buffer));
+      for await (const chunk of input) {
+        if (compressed) {
+          expanded += (chunk as Buffer).length;
+          if (expanded > GZIP_CHECK_AFTER_BYTES && expanded > compressed.bytes * MAX_GZIP_RATIO) {
+            input.destroy();
+            raw.destroy();
+            throw new GzipBomb(`gzip expands more than ${MAX_GZIP_RATIO} times (${compressed.bytes} bytes to over ${expanded}), a decompression bomb; stopped after line ${state.line}`);
+          }
+        }
+        this.feed(state, decoder.write(chunk as Buffer));
+      }
       this.feed(state, decoder.end());
     } catch (error) {
+      if (error instanceof GzipBomb) {
+        this.problem(source, undefined, error.message);
+        return;
+      }
       const message = errorMessage(error);
       const truncated = /unexpected end of file/i.test(message);
       this.problem(source, undefined, truncated ? `truncated gzip: the events before the cut were read` : `read failed after line ${state.line}: ${message}`);
@@ -215,17 +237,21 @@ interface SourceState {
   skippingLongLine: boolean;
 }
 
+class GzipBomb extends Error {}
+
 /** Peeks at the first bytes: gzip (1f 8b) is decompressed whatever the file is called. */
-async function maybeGunzip(stream: Readable): Promise<Readable> {
+async function maybeGunzip(stream: Readable): Promise<{ input: Readable; compressed?: { bytes: number } }> {
   const first = await firstChunk(stream);
-  if (!first) return stream;
+  if (!first) return { input: stream };
   stream.unshift(first);
   if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
     const gunzip = createGunzip();
+    const compressed = { bytes: 0 };
+    stream.on('data', (chunk: Buffer) => (compressed.bytes += chunk.length));
     stream.on('error', (error) => gunzip.destroy(error));
-    return stream.pipe(gunzip);
+    return { input: stream.pipe(gunzip), compressed };
   }
-  return stream;
+  return { input: stream };
 }
 
 function firstChunk(stream: Readable): Promise<Buffer | null> {

@@ -1,6 +1,7 @@
 // The audit webhook backend: an HTTPS endpoint the API server posts EventList batches to
 // (--audit-webhook-config-file). Senders authenticate with a bearer token or a client certificate;
-// unauthenticated requests get 401, bodies over the limit 413, bodies that are not JSON 400.
+// unauthenticated requests get 401, methods other than POST 405, content types other than JSON
+// 415, bodies over the limit 413, bodies that are not JSON (or not audit events) 400.
 import { timingSafeEqual } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -52,6 +53,8 @@ export function startWebhookServer(options: WebhookServerOptions): Promise<Webho
     (req, res) => {
       if (!authenticated(req)) return reject(res, 401, 'authentication required', req);
       if (req.method !== 'POST') return reject(res, 405, 'only POST of an audit EventList', req);
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/json') return reject(res, 415, `content type ${type || '(none)'} is not application/json`, req);
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > options.maxBodyBytes) {
         reject(res, 413, `body larger than ${options.maxBodyBytes} bytes`, req);

@@ -58,11 +58,11 @@ const OTHER = '(other values)';
 const MAX_PRINCIPALS = 20_000;
 
 /** A counter that folds values past its capacity into one "(other values)" bucket. */
-export class CappedCounter {
-  readonly counts = new Map<string, number>();
+export class CappedCounter<K extends string | number = string> {
+  readonly counts = new Map<K | typeof OTHER, number>();
   constructor(private readonly capacity = MAX_KEYS) {}
 
-  add(key: string, by = 1): void {
+  add(key: K, by = 1): void {
     const current = this.counts.get(key);
     if (current !== undefined) this.counts.set(key, current + by);
     else if (this.counts.size < this.capacity) this.counts.set(key, by);
@@ -70,9 +70,11 @@ export class CappedCounter {
   }
 
   top(n: number): AuditCount[] {
-    return [...this.counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)).slice(0, n);
+    return topCounts([...this.counts].map(([key, count]) => ({ key: String(key), count })), n);
   }
 }
+
+const topCounts = (counts: AuditCount[], n: number) => counts.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key)).slice(0, n);
 
 interface PrincipalStats {
   events: number;
@@ -84,32 +86,33 @@ interface PrincipalStats {
 export class AuditSummary {
   readonly verbs = new CappedCounter();
   readonly resources = new CappedCounter();
-  readonly users = new CappedCounter();
   readonly sourceIPs = new CappedCounter();
-  readonly codes = new CappedCounter();
-  readonly denied = new CappedCounter();
+  /** By response code; 0 for none. */
+  readonly codes = new CappedCounter<number>();
+  /** Per principal (events, denied, first and last seen): also the counts by user and the denials. */
   readonly principals = new Map<string, PrincipalStats>();
+  /** Events and denials of principals past MAX_PRINCIPALS. */
+  private readonly otherPrincipals = { events: 0, denied: 0 };
+  deniedTotal = 0;
   from: string | undefined;
   to: string | undefined;
-  /** Latest time seen so far, for out-of-order detection. */
-  private latest = '';
   outOfOrder = 0;
 
-  add(event: AuditEvent, time: string | undefined, user: string, verb: string, resource: string): void {
-    const code = event.responseStatus?.code ?? 0;
+  add(event: AuditEvent, time: string | undefined, user: string, verb: string, resource: string, responseCode = event.responseStatus?.code): void {
+    const code = typeof responseCode === 'number' ? responseCode : 0;
     const sourceIP = event.sourceIPs?.[0] ?? '(none)';
     this.verbs.add(verb);
     this.resources.add(resource);
-    this.users.add(user);
     this.sourceIPs.add(sourceIP);
-    this.codes.add(code ? String(code) : '(none)');
+    this.codes.add(code);
     const denied = code === 401 || code === 403;
-    if (denied) this.denied.add(user);
+    if (denied) this.deniedTotal++;
     if (time) {
+      // `to` is the latest time so far: an earlier one is out of order (the same instant written
+      // with another precision is not).
+      if (this.to === undefined || time >= this.to) this.to = time;
+      else if (Date.parse(time) < Date.parse(this.to)) this.outOfOrder++;
       if (this.from === undefined || time < this.from) this.from = time;
-      if (this.to === undefined || time > this.to) this.to = time;
-      if (time < this.latest && Date.parse(time) < Date.parse(this.latest)) this.outOfOrder++;
-      else this.latest = time;
     }
     const stats = this.principals.get(user);
     if (stats) {
@@ -119,7 +122,30 @@ export class AuditSummary {
       if (time && time > stats.last) stats.last = time;
     } else if (this.principals.size < MAX_PRINCIPALS) {
       this.principals.set(user, { events: 1, denied: denied ? 1 : 0, first: time ?? '', last: time ?? '' });
+    } else {
+      this.otherPrincipals.events++;
+      if (denied) this.otherPrincipals.denied++;
     }
+  }
+
+  byUser(n: number): AuditCount[] {
+    return this.principalCounts('events', n);
+  }
+
+  /** 401 and 403 answers by principal. */
+  denied(n: number): AuditCount[] {
+    return this.principalCounts('denied', n);
+  }
+
+  byResponseCode(n: number): AuditCount[] {
+    return this.codes.top(n).map((c) => (c.key === '0' ? { ...c, key: '(none)' } : c));
+  }
+
+  private principalCounts(field: 'events' | 'denied', n: number): AuditCount[] {
+    const counts: AuditCount[] = [];
+    for (const [user, stats] of this.principals) if (stats[field]) counts.push({ key: user, count: stats[field] });
+    if (this.otherPrincipals[field]) counts.push({ key: OTHER, count: this.otherPrincipals[field] });
+    return topCounts(counts, n);
   }
 
   topPrincipals(n: number): PrincipalSummary[] {

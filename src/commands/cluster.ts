@@ -13,10 +13,14 @@ import { auditExtension, readRuleParams } from '../audit/analyze.js';
 import { snapshotAudit } from '../audit/snapshot.js';
 import { auditFlags } from '../audit/cli.js';
 import { rbacExtension } from '../rbac/report.js';
+import { collectEvents } from '../events/collect.js';
+import { eventsExtension } from '../events/extension.js';
+import { isEventObject } from '../events/summary.js';
+import type { K8sObject } from '../model/types.js';
 
 export default class Cluster extends KscanCommand {
   static override summary = 'Scan a live cluster, or a snapshot of one, against the checks.';
-  static override description = 'Connects with the current kubeconfig context (or --context, --kubeconfig, --in-cluster), discovers every listable kind including custom resources, and reports findings and what could not be collected. With --snapshot it reads a snapshot written by `kscan snapshot` (or the bundled demo, fixtures/demo) instead of a live cluster.';
+  static override description = 'Connects with the current kubeconfig context (or --context, --kubeconfig, --in-cluster), discovers every listable kind including custom resources, and reports findings and what could not be collected. Warning Events (core/v1 and events.k8s.io/v1) are summarized by reason, namespace and owning workload, with the trend against the previous scan under --history. With --snapshot it reads a snapshot written by `kscan snapshot` (or the bundled demo, fixtures/demo) instead of a live cluster.';
   static override examples = [
     '<%= config.bin %> cluster --snapshot fixtures/demo',
     '<%= config.bin %> cluster --context prod --framework pss-restricted --fail-on high',
@@ -48,6 +52,15 @@ export default class Cluster extends KscanCommand {
     const name = collection.cluster?.name ?? 'unknown';
     const target = { type: flags.snapshot ? ('snapshot' as const) : ('cluster' as const), name, cluster: collection.cluster };
     const extensions = [];
+    // Events are summarized (Warning events by reason, namespace and workload), not checked.
+    const events: K8sObject[] = collection.objects.filter((item) => isEventObject(item.object)).map((item) => item.object);
+    if (events.length) collection.objects = collection.objects.filter((item) => !isEventObject(item.object));
+    if (!flags.snapshot) {
+      const live = await collectEvents({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'] });
+      events.push(...live.events);
+      collection.coverage.errors.push(...live.errors);
+    }
+    if (events.length || !flags.snapshot) extensions.push(eventsExtension(events, { history: flags.history }));
     // A snapshot's images/ results are analyzed without asking; trivy runs only when nothing else was given.
     const imageResultsGiven = Boolean(flags['image-results']?.length || collection.images?.length);
     if (flags.images || imageResultsGiven) extensions.push(imageScanExtension(imagePipelineOptions(flags, flags.images && !imageResultsGiven)));

@@ -6,6 +6,7 @@ import type { RbacReport } from '../rbac/report.js';
 import type { ImagesResult } from '../images/section.js';
 import type { ExceptionsReport } from '../exceptions/exceptions.js';
 import type { BaselineComparison, FindingsDiff } from '../findings/diff.js';
+import type { EventsReport } from '../events/summary.js';
 
 export const RESULT_SCHEMA_VERSION = '1.0';
 
@@ -63,6 +64,8 @@ export interface ScanResult {
   images?: ImagesResult;
   /** Audit log analysis (kscan audit, kscan cluster --audit): summary, rule statistics, baseline comparison. */
   audit?: AuditReport;
+  /** Warning Events by reason, namespace and workload (kscan cluster), with the trend under --history. */
+  events?: EventsReport;
   /** RBAC analysis: subjects ranked by power, paths to risky permissions, privileged workloads with powerful service accounts. */
   rbac?: RbacReport;
   /** Trend against earlier scans of the same target, when the scan was recorded with --history. */

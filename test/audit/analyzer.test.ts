@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { loadChecks, type Check } from '../../src/checks/loader.js';
 import { AuditAnalyzer } from '../../src/audit/analyzer.js';
-import { compileAuditRules } from '../../src/audit/rules.js';
+import { VerdictMemo, compileAuditRules, readFields, verdictFieldsOf } from '../../src/audit/rules.js';
 import { BaselineLearner, NoveltyDetector, observe } from '../../src/audit/baseline.js';
 import { newStats } from '../../src/audit/reader.js';
 import { resourceKey, type AuditEvent } from '../../src/audit/event.js';
@@ -89,4 +89,51 @@ describe('audit analyzer', () => {
     expect(ipInCidrs('::1', ['127.0.0.0/8'])).to.equal(false);
     expect(ipInCidrs('not-an-ip', ['0.0.0.0/0'])).to.equal(false);
   });
+
+  it('remembers verdicts only for rules that read small event fields, and forgets them when a parameter grows', () => {
+    expect(verdictFieldsOf(["event.?user.?username.orValue('') in params.allowed", 'event.?responseStatus.?code.orValue(200) < 400'])).to.have.length(2);
+    expect(verdictFieldsOf(['event.?requestObject.?spec.?hostNetwork.orValue(false)'])).to.equal(undefined);
+    expect(verdictFieldsOf(["'x' in event"])).to.equal(undefined);
+    expect(verdictFieldsOf(["event.?annotations[?'a/b'].orValue('') == 'x'"])).to.have.length(1);
+    expect(verdictFieldsOf(["event.annotations.size() > 0"])).to.equal(undefined);
+    const memo = new VerdictMemo(verdictFieldsOf(['event.verb == "get" && event.sourceIPs[0] == "a"'])!, 3);
+    const fieldsOf = (e: AuditEvent) => readFields(e, { username: undefined, verb: undefined, code: undefined });
+    const get = (e: AuditEvent) => memo.get(e, fieldsOf(e));
+    const put = (e: AuditEvent, verdict: boolean) => memo.set(e, fieldsOf(e), verdict);
+    put({ verb: 'get', sourceIPs: ['a'] }, true);
+    put({ verb: 'get', sourceIPs: ['b', 'c'] }, false);
+    expect(get({ verb: 'get', sourceIPs: ['a'], user: { username: 'other' } })).to.equal(true);
+    expect(get({ verb: 'get', sourceIPs: ['b', 'c'] })).to.equal(false);
+    // One address that looks like the encoding of two is a different branch.
+    expect(get({ verb: 'get', sourceIPs: ['1:b1:c'] })).to.equal(undefined);
+    expect(get({ verb: 'list', sourceIPs: ['a'] })).to.equal(undefined);
+    expect(get({ sourceIPs: ['a'] })).to.equal(undefined);
+    // Malformed input is a key like any other, never an exception.
+    expect(get({ verb: 'get', sourceIPs: 'a' as unknown as string[] })).to.equal(undefined);
+    expect(get({ verb: 'get', sourceIPs: [1, { x: 2 }] as unknown as string[] })).to.equal(undefined);
+    put({ verb: 'list' }, true);
+    expect(get({ verb: 'list' })).to.equal(true);
+    put({ verb: 'watch' }, true); // past capacity: starts over
+    expect(get({ verb: 'get', sourceIPs: ['a'] })).to.equal(undefined);
+    expect(get({ verb: 'watch' })).to.equal(true);
+    // KS-AUD-013: the controller's address is outside the pod network until a kubelet is seen calling from it.
+    const a = analyzer(['KS-AUD-013']);
+    const controller = (second: number): AuditEvent => ({ stage: 'ResponseComplete', auditID: `c${second}`, verb: 'list', user: { username: 'system:serviceaccount:kube-system:job-controller' }, objectRef: { resource: 'jobs', apiGroup: 'batch', apiVersion: 'v1' }, sourceIPs: ['10.0.0.10'], responseStatus: { code: 200 }, requestReceivedTimestamp: at(second) });
+    a.add(controller(1));
+    a.add(controller(2));
+    a.add({ stage: 'ResponseComplete', verb: 'get', user: { username: 'system:node:cp-1' }, objectRef: { resource: 'nodes', name: 'cp-1' }, sourceIPs: ['10.0.0.10'], responseStatus: { code: 200 }, requestReceivedTimestamp: at(3) });
+    a.add(controller(4));
+    const [finding] = a.findings();
+    expect(finding.evidence).to.deep.include({ count: 2, auditID: 'c1', lastTimestamp: at(2) });
+  });
+
+  it('survives events with fields of the wrong type, reporting rule errors instead of stopping', () => {
+    const a = new AuditAnalyzer({ rules: compileAuditRules(checks.filter((c) => c.match.auditEvents)) });
+    const odd = { stage: 'ResponseComplete', verb: 'get', user: { username: 'system:serviceaccount:shop:web' }, sourceIPs: '203.0.113.9', objectRef: { resource: 'secrets', namespace: 'shop' }, responseStatus: { code: '200' }, requestReceivedTimestamp: at(1) } as unknown as AuditEvent;
+    expect(() => a.add(odd)).to.not.throw();
+    a.add({ ...denied(2), user: null } as unknown as AuditEvent);
+    expect(a.analysed).to.equal(2);
+    expect(a.errors.map((e) => e.source)).to.include('KS-AUD-013 on audit event (no auditID)');
+  });
 });
+

@@ -106,4 +106,25 @@ describe('audit log reader', () => {
     expect(stats.problems[0]).to.deep.include({ line: 7 });
     expect(stats.problems[0].message).to.match(/audit\.k8s\.io\/v2/);
   });
+
+  it('stops a gzip bomb with a clear error, keeping the events before it', async () => {
+    // 80 MiB of blank lines compress about 1000 to 1: far past any real audit log's ratio.
+    await writeFile(path.join(dir, 'bomb.gz'), gzipSync(Buffer.concat([Buffer.from(line('before') + '\n'), Buffer.alloc(80 * 1024 * 1024, 0x0a)])));
+    await writeFile(path.join(dir, 'after.log'), line('after') + '\n');
+    const { ids, stats } = await read([path.join(dir, 'bomb.gz'), path.join(dir, 'after.log')]);
+    expect(ids).to.deep.equal(['before', 'after']);
+    expect(stats.problems).to.have.length(1);
+    expect(stats.problems[0].source).to.equal(path.join(dir, 'bomb.gz'));
+    expect(stats.problems[0].message).to.match(/expands more than 200 times .*decompression bomb/);
+  });
+
+  it('reads events with missing fields and out-of-order timestamps without losing any', async () => {
+    const file = path.join(dir, 'odd.log');
+    const sparse = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'sparse' };
+    await writeFile(file, [line('late', { requestReceivedTimestamp: '2026-11-20T11:00:00Z' }), JSON.stringify(sparse), line('early', { requestReceivedTimestamp: '2026-11-20T09:00:00Z' })].join('\n'));
+    const { ids, stats } = await read([file]);
+    expect(ids).to.deep.equal(['late', 'sparse', 'early']);
+    expect(stats.problems).to.deep.equal([]);
+  });
 });
+

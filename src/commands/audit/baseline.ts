@@ -6,9 +6,9 @@ import { learnBaseline } from '../../audit/learn.js';
 import { InputFailure } from '../../util/errors.js';
 
 export default class AuditBaseline extends KscanCommand {
-  static override summary = 'Learn per-principal behaviour from audit logs, for `kscan audit --baseline`.';
+  static override summary = 'Learn per-principal behaviour from audit logs, for `kscan audit --audit-baseline`.';
   static override description =
-    'Reads audit logs of a learning period (files, directories, - for standard input) and writes a profile: for every principal the actions (verb and resource), namespaces, source IPs, clients (user-agent product) and hours of the day it was active, plus the period\'s totals. `kscan audit <later logs> --baseline <profile>` then reports what a principal never did before and compares rates with this period.';
+    'Reads audit logs of a learning period (files, directories, - for standard input) and writes a profile: for every principal the actions (verb and resource), namespaces, source IPs, clients (user-agent product) and hours of the day it was active, plus the period\'s totals. `kscan audit <later logs> --audit-baseline <profile>` then reports what a principal never did before and compares rates with this period.';
   static override examples = ['<%= config.bin %> audit baseline --learn fixtures/demo/audit --out profile.json', '<%= config.bin %> audit baseline --learn last-week/ --learn more.log.gz --out profile.json'];
   static override strict = false;
   static override args = { paths: Args.string({ description: 'More audit logs to learn from (same as --learn).' }) };

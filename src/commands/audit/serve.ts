@@ -22,7 +22,7 @@ async function readPem(file: string, what: string): Promise<string> {
 export default class AuditServe extends KscanCommand {
   static override summary = 'Run an audit webhook backend: the API server posts audit events, kscan prints findings as JSON lines.';
   static override description =
-    'Listens on HTTPS for the EventList batches an API server sends to its audit webhook (--audit-webhook-config-file; docs/audit-webhook-kubeconfig.yaml is an example). Senders must authenticate with the bearer token in --token or a client certificate signed by --client-ca; others get 401, bodies over --max-body-bytes get 413. Events go through the same audit rules as `kscan audit`; each new finding, and each threshold alert, is printed to standard output as one JSON line. Stops on SIGINT or SIGTERM.';
+    'Listens on HTTPS for the EventList batches an API server sends to its audit webhook (--audit-webhook-config-file; deploy/audit-webhook/webhook-config.yaml is the file to start from, with an audit policy beside it). Senders must authenticate with the bearer token in --token or a client certificate signed by --client-ca; others get 401, bodies over --max-body-bytes get 413. Events go through the same audit rules as `kscan audit`; each new finding, and each threshold alert, is printed to standard output as one JSON line. Stops on SIGINT or SIGTERM.';
   static override examples = [
     '<%= config.bin %> audit serve --listen 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key --token token.txt',
     '<%= config.bin %> audit serve --listen 127.0.0.1:8443 --tls-cert tls.crt --tls-key tls.key --client-ca apiserver-client-ca.crt',
