@@ -4,6 +4,7 @@ import { connectionFlags } from '../cli/flags.js';
 import { collectionProgress } from '../cli/progress.js';
 import { collectLive } from '../collect/live.js';
 import { writeSnapshot } from '../collect/snapshot.js';
+import { collectEvents } from '../events/collect.js';
 
 export default class Snapshot extends KscanCommand {
   static override summary = 'Save what kscan collects from a live cluster, to scan later or elsewhere.';
@@ -17,7 +18,13 @@ export default class Snapshot extends KscanCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Snapshot);
-    const collection = await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], onProgress: collectionProgress(true) });
+    const connection = { kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'] };
+    const collection = await collectLive({ ...connection, onProgress: collectionProgress(true) });
+    // Events are listed apart from the scanned kinds (src/events); the snapshot keeps them so a
+    // replay summarizes the same Warning events.
+    const events = await collectEvents(connection);
+    collection.objects.push(...events.events.map((object) => ({ object })));
+    collection.coverage.errors.push(...events.errors);
     await writeSnapshot(collection, flags.out, { audit: flags.audit });
     const notCollected = collection.coverage.kinds.filter((k) => k.status === 'forbidden' || k.status === 'failed');
     process.stderr.write(`kscan: wrote ${collection.objects.length} objects of ${collection.coverage.kinds.length - notCollected.length} kinds from ${collection.cluster?.name ?? 'the cluster'} to ${flags.out}${notCollected.length ? `; not collected: ${notCollected.map((k) => `${k.kind} (${k.status})`).join(', ')}` : ''}\n`);

@@ -8,7 +8,7 @@
 // honour them and the subject touched few objects: get/update/patch/delete on at most
 // `maxNames` names, every such request naming one (list, watch and create cannot be limited by name).
 import { Document, isScalar, isSeq, visit } from 'yaml';
-import { terminalSafe } from '../report/sanitize.js';
+import { terminalSafeLines } from '../report/sanitize.js';
 import type { K8sObject } from '../model/types.js';
 import { grantText, roleKeyOf, type Grant, type RbacAnalysis, type RoleNode } from './analysis.js';
 import { ruleAllows, subjectId, subjectUsername, type AccessRequest, type PolicyRule, type SubjectRef } from './model.js';
@@ -305,5 +305,5 @@ export function renderPlan(plan: LeastPrivilegePlan): string {
   }
   if (reduced.length) lines.push('', '# Patch: the reduced roles (kubectl apply) that remove the unused permissions:', toYaml(reduced).trimEnd());
   // Names and rules come from the cluster: control characters are shown escaped, never sent to the terminal.
-  return terminalSafe(lines.join('\n') + '\n');
+  return terminalSafeLines(lines.join('\n') + '\n');
 }

@@ -2,7 +2,7 @@
 // as text. Risky permissions are the KS-RBAC checks' verdicts on the subject's EffectivePermissions,
 // so the subject view and the scan's findings never disagree.
 import type { Check } from '../checks/loader.js';
-import { terminalSafe } from '../report/sanitize.js';
+import { terminalSafeLines } from '../report/sanitize.js';
 import type { Severity } from '../model/types.js';
 import { grantPath, grantText, type Grant, type RbacAnalysis } from './analysis.js';
 import { ruleObject } from './derive.js';
@@ -112,7 +112,7 @@ export function renderWhoCan(view: WhoCanView): string {
   }
   if (!n) lines.push('', 'No binding grants it.');
   // Names and rules come from the cluster: control characters are shown escaped, never sent to the terminal.
-  return terminalSafe(lines.join('\n') + '\n');
+  return terminalSafeLines(lines.join('\n') + '\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,5 +261,5 @@ export function renderSubject(view: SubjectView): string {
   }
   if (!view.scopes.length) lines.push('', 'No binding grants it anything (directly or through its groups).');
   // Names and rules come from the cluster: control characters are shown escaped, never sent to the terminal.
-  return terminalSafe(lines.join('\n') + '\n');
+  return terminalSafeLines(lines.join('\n') + '\n');
 }

@@ -126,6 +126,11 @@ describe('Kubernetes events', function () {
         ['Deployment', 'web', 'BackOff', 3],
       ]);
       expect(result.summary.objects).to.equal(WORKLOADS.length);
+      // kscan snapshot keeps the events, so scanning the snapshot summarizes the same warnings.
+      const snapshot = path.join(dir, 'snap.tar.gz');
+      expect((await runKscan(['snapshot', '--kubeconfig', server.kubeconfigPath, '--out', snapshot])).code).to.equal(0);
+      const replay = await runKscan(['cluster', '--snapshot', snapshot, '--format', 'json']);
+      expect((JSON.parse(replay.stdout) as ScanResult).events!.byWorkload).to.deep.equal(result.events!.byWorkload);
     } finally {
       await server.close();
       await rm(dir, { recursive: true, force: true });
