@@ -14,6 +14,7 @@
 //   jq       jq -c 'select(.verb == "create")' <file> (one select filter; when jq is installed)
 // reporting median wall time, events per second, CPU time and peak RSS (GNU time -v), and the
 // ratio kscan / parse. Results: a table on stdout and bench/results/audit.json.
+import { mulberry32 as prng } from '../fixtures/lib/prng.mjs';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,16 +34,6 @@ export const TARGET_RSS_MIB = 300;
 // ---------------------------------------------------------------------------------------------
 // Generator (seeded PRNG: the same --events always gives the same bytes)
 
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMESPACES = ['shop', 'payments', 'monitoring', 'ingress-nginx', 'cert-manager', 'team-data', 'team-web', 'ci-runners', 'default', 'kube-system'];
 const CONTROLLERS = ['replicaset-controller', 'deployment-controller', 'endpointslice-controller', 'namespace-controller', 'job-controller', 'generic-garbage-collector'];

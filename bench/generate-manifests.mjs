@@ -21,6 +21,7 @@
 //   hostNetwork/PID/IPC, hostPath, hostPort, root user, added capabilities, no limits, latest tags).
 //
 // --check parses every written file back with js-yaml and compares it with the generated objects.
+import { mulberry32 } from '../fixtures/lib/prng.mjs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +32,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   constructor(seed) {

@@ -10,6 +10,7 @@
 // shape: 12 base images (1–3 layers each, some stacked: python on debian) carry half the fleet; the
 // other half sit on their own OS layers. Layer DiffIDs are shared exactly as builds share them, and
 // every vulnerability names the layer that installed its package. Targets: < 10 s, < 1 GiB at 2,000.
+import { mulberry32 as prng } from '../fixtures/lib/prng.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,10 +51,6 @@ if (process.argv[2] === '--library-child') {
 }
 
 // ----- corpus ------------------------------------------------------------------------------------
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 const sha = (s) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 const SEVERITIES = ['CRITICAL', 'HIGH', 'HIGH', 'MEDIUM', 'MEDIUM', 'MEDIUM', 'LOW', 'LOW', 'LOW', 'UNKNOWN'];
 const BASE_NAMES = ['debian:12-slim', 'python:3.12-slim', 'node:20-bookworm-slim', 'alpine:3.19', 'ubuntu:22.04', 'gcr.io/distroless/static-debian12', 'gcr.io/distroless/base-debian12', 'eclipse-temurin:21-jre', 'golang:1.22-bookworm', 'nginx:1.25', 'registry.access.redhat.com/ubi8-minimal', 'amazonlinux:2023'];

@@ -10,6 +10,7 @@
 // checks over them and the RBAC report. who-can latency is measured over many random questions
 // (verb × resource × namespace, a quarter cluster-wide, some with subresources); the first query
 // (which builds the verb index) is reported apart. Results: a table on stdout and bench/results/rbac.json.
+import { mulberry32 } from '../fixtures/lib/prng.mjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,14 +40,7 @@ const TARGET_ANALYSIS_MS = 3000;
 const TARGET_WHO_CAN_MS = 100;
 
 // Seeded PRNG (mulberry32): the same arguments give the same cluster.
-let state = Number(values.seed) >>> 0;
-const random = () => {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = mulberry32(Number(values.seed));
 const pick = (list) => list[Math.floor(random() * list.length)];
 const some = (list, n) => [...new Set(Array.from({ length: n }, () => pick(list)))];
 

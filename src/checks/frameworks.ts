@@ -5,7 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from '../util/schema-errors.js';
 import type { FrameworkControls } from '../model/types.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
 
@@ -41,13 +42,8 @@ export interface Framework {
   file: string;
 }
 
-interface CatalogueFile {
-  id: string;
-  title: string;
-  version: string;
-  description?: string;
-  url?: string;
-  mappingKey: string;
+/** A catalogue as written in checks/frameworks/<id>.yaml: controls nested in their sections. */
+interface CatalogueFile extends Omit<Framework, 'includes' | 'versionMapping' | 'sections' | 'controls' | 'file'> {
   includes?: string[];
   versionMapping?: Framework['versionMapping'];
   sections: { id: string; title: string; scope?: ControlScope; controls: (Omit<FrameworkControl, 'section' | 'scope'> & { scope?: ControlScope })[] }[];
@@ -55,11 +51,6 @@ interface CatalogueFile {
 
 let cache: Map<string, Framework> | undefined;
 
-function describe(error: ErrorObject): string {
-  const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'catalogue';
-  if (error.keyword === 'additionalProperties') return `${where}: unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
-  return `${where} ${error.message ?? 'is invalid'}`;
-}
 
 /** Framework ids available, from the file names alone (cheap: used to declare CLI flag options). */
 export function frameworkIds(): string[] {
@@ -90,7 +81,7 @@ export function loadFrameworksFrom(dir: string): Map<string, Framework> {
     } catch (error) {
       throw new Error(`${file}: invalid YAML: ${errorMessage(error).split('\n')[0]}`);
     }
-    if (!validate(data)) throw new Error(`${file}: ${(validate.errors ?? []).map(describe).join('; ')}`);
+    if (!validate(data)) throw new Error(`${file}: ${(validate.errors ?? []).map((error) => describeSchemaError(error, 'catalogue')).join('; ')}`);
     const catalogue = data as CatalogueFile;
     if (catalogue.id !== path.basename(file, '.yaml')) throw new Error(`${file}: id "${catalogue.id}" must match the file name`);
     raw.set(catalogue.id, { data: catalogue, file });
