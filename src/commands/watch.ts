@@ -45,5 +45,7 @@ export default class Watch extends KscanCommand {
       throw error;
     }
     await stopped;
+    // Everything is closed; a socket some library keeps alive must not hold the process.
+    setTimeout(() => process.exit(0), 2000).unref();
   }
 }

@@ -176,8 +176,14 @@ export class Informer {
     await this.kc.applyToHTTPSOptions(options);
     if (this.kc.getCurrentCluster()?.skipTLSVerify) options.rejectUnauthorized = false;
     const controller = new AbortController();
-    const abort = () => controller.abort();
+    let lines: ReturnType<typeof createInterface> | undefined;
+    // Aborting the request alone can leave the line reader waiting: close it too.
+    const abort = () => {
+      controller.abort();
+      lines?.close();
+    };
     signal.addEventListener('abort', abort, { once: true });
+    let idle: NodeJS.Timeout | undefined;
     try {
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
         const request = https.request(url, { ...options, signal: controller.signal }, resolve);
@@ -195,12 +201,14 @@ export class Informer {
         throw new ApiStatusError(response.statusCode ?? 0, status?.reason, status?.message ?? `HTTP ${response.statusCode}`);
       }
       // No byte for longer than the server's own timeout means a dead connection.
-      let idle = setTimeout(() => controller.abort(), (timeout + 30) * 1000);
-      const lines = createInterface({ input: response, crlfDelay: Infinity });
+      const stall = () => abort();
+      idle = setTimeout(stall, (timeout + 30) * 1000);
+      lines = createInterface({ input: response, crlfDelay: Infinity });
+      response.once('close', () => lines?.close());
       let expired = false;
       for await (const line of lines) {
         clearTimeout(idle);
-        idle = setTimeout(() => controller.abort(), (timeout + 30) * 1000);
+        idle = setTimeout(stall, (timeout + 30) * 1000);
         if (!line.trim()) continue;
         const event = safeJson(line) as { type?: string; object?: Record<string, unknown> } | undefined;
         if (!event?.type || !event.object) continue;
@@ -225,13 +233,13 @@ export class Informer {
         }
         if (rv) this.resourceVersion = rv;
       }
-      clearTimeout(idle);
       if (expired) {
         controller.abort();
         throw new Expired();
       }
       if (!response.complete && !signal.aborted) throw new Error('the watch connection closed in the middle of the stream');
     } finally {
+      clearTimeout(idle);
       signal.removeEventListener('abort', abort);
     }
   }

@@ -54,6 +54,7 @@ export class Outbox {
       const done = () => {
         clearTimeout(timer);
         this.wakers.delete(done);
+        this.stop.signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);

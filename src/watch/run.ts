@@ -3,6 +3,7 @@
 // delivers to the sinks. An HTTP server answers /healthz, /readyz (after the first full list and
 // evaluation) and /metrics. stop() is the graceful shutdown: watches end, queued events are
 // delivered until the drain deadline, and whatever is left is delivered after the next start.
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { KindCoverage, Finding } from '../model/types.js';
 import { loadChecks } from '../checks/loader.js';
@@ -102,6 +103,8 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   outbox.start();
 
   const stopWatches = new AbortController();
+  // One listener per informer's stream.
+  setMaxListeners(0, stopWatches.signal);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
