@@ -151,12 +151,17 @@ async function main() {
   // Let the informers open their watches before changing anything.
   await new Promise((r) => setTimeout(r, 2000));
 
-  const curve = [{ second: 0, rssMiB: rssMiB(child.pid), events, changes: 0 }];
+  const heapMiB = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Math.round(Number(/^nodejs_heap_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN) / 1048576);
+  };
+  const sample = async (second) => ({ second, rssMiB: rssMiB(child.pid), heapMiB: await heapMiB(), events, changes });
+  const curve = [await sample(0)];
   let changes = 0;
   let next = 0;
   const durationMs = MINUTES * 60_000;
   const loadStart = performance.now();
-  const sampler = setInterval(() => curve.push({ second: Math.round((performance.now() - loadStart) / 1000), rssMiB: rssMiB(child.pid), events, changes }), SAMPLE_MS);
+  const sampler = setInterval(() => void sample(Math.round((performance.now() - loadStart) / 1000)).then((p) => curve.push(p)), SAMPLE_MS);
   // 50 changes per second, sent in ticks of 100 ms; each touches a Deployment with no pending change.
   const perTick = RATE / 10;
   await new Promise((resolve) => {
@@ -183,7 +188,7 @@ async function main() {
   const drainUntil = performance.now() + 10_000;
   while (pending.size && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
   clearInterval(sampler);
-  curve.push({ second: Math.round((performance.now() - loadStart) / 1000), rssMiB: rssMiB(child.pid), events, changes });
+  curve.push(await sample(Math.round((performance.now() - loadStart) / 1000)));
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const metric = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   child.kill('SIGTERM');
@@ -207,8 +212,8 @@ async function main() {
   console.log(`ready after ${result.readyMs} ms; ${changes} changes, ${latencies.length} delivered, ${pending.size} lost, ${unexpected} unexpected`);
   console.log(`change → webhook latency: p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`);
   console.log(`evaluations: ${result.evaluations}, mean ${result.evaluationMsMean} ms`);
-  console.log('\n second | RSS MiB | changes | events');
-  for (const p of curve) console.log(`${String(p.second).padStart(7)} | ${String(p.rssMiB).padStart(7)} | ${String(p.changes).padStart(7)} | ${String(p.events).padStart(6)}`);
+  console.log('\n second | RSS MiB | heap MiB | changes | events');
+  for (const p of curve) console.log(`${String(p.second).padStart(7)} | ${String(p.rssMiB).padStart(7)} | ${String(p.heapMiB).padStart(8)} | ${String(p.changes).padStart(7)} | ${String(p.events).padStart(6)}`);
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(path.join(ROOT, 'bench/results/watch.json'), JSON.stringify(result, null, 2) + '\n');
 }

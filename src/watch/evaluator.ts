@@ -15,11 +15,25 @@ import { Inventory, keyOf, objectKey } from '../inventory/inventory.js';
 import { deriveObjects } from '../inventory/derive.js';
 import { runChecks } from '../checks/engine.js';
 import type { Check } from '../checks/loader.js';
-import { WORKLOAD_KINDS } from '../inventory/podspec.js';
+import { WORKLOAD_KINDS, podSpecOf } from '../inventory/podspec.js';
 import { dedupeFindings } from '../findings/finding.js';
 
-/** Kinds objects are derived from (rbac/derive.ts joins workloads to their service accounts). */
-const DERIVATION_SOURCES = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ServiceAccount', 'Pod', ...WORKLOAD_KINDS]);
+/** Kinds whose every change can change derived objects; workloads matter only through deriveInput. */
+const DERIVATION_SOURCES = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ServiceAccount']);
+const WORKLOADS = new Set(WORKLOAD_KINDS);
+
+/**
+ * What derivation reads of a workload: RBAC joins it to its service account (unless its pod spec is
+ * its owner's), and kube-system pods become control-plane components. Re-deriving 10,000 objects
+ * on every rollout step would cost more than the evaluation itself.
+ */
+function deriveInput(object: K8sObject | undefined): string {
+  if (!object) return '';
+  if (object.kind === 'Pod' && object.metadata?.namespace === 'kube-system') return JSON.stringify(object);
+  const spec = podSpecOf(object)?.spec;
+  const account = spec ? ((spec['serviceAccountName'] as string | undefined) ?? (spec['serviceAccount'] as string | undefined) ?? 'default') : '';
+  return JSON.stringify([account, object.metadata?.ownerReferences ?? []]);
+}
 /** Derived kinds and the kinds they need watched. */
 export const DERIVED_KINDS: Record<string, string[]> = {
   ControlPlaneComponent: ['Pod'],
@@ -76,6 +90,7 @@ export class WatchEvaluator {
   private readonly local: Check[];
   private readonly global: Check[];
   private first = true;
+  private rederive = false;
 
   constructor(checks: Check[]) {
     this.local = checks.filter((check) => !check.reads?.length);
@@ -94,6 +109,7 @@ export class WatchEvaluator {
     const key = keyOf(object);
     const old = this.objects.get(key);
     if (old) this.unindex(key, old.object);
+    if (DERIVATION_SOURCES.has(object.kind) || (WORKLOADS.has(object.kind) && (!old || type === 'delete' || deriveInput(old.object) !== deriveInput(object)))) this.rederive = true;
     if (type === 'upsert') {
       this.objects.set(key, { object });
       this.index(key, object);
@@ -116,7 +132,8 @@ export class WatchEvaluator {
     this.first = false;
 
     // Derived objects: re-derive when a source kind changed, and treat those that differ as changed.
-    if (first || [...dirtyKinds].some((kind) => DERIVATION_SOURCES.has(kind))) {
+    if (first || this.rederive) {
+      this.rederive = false;
       const next = new Map<string, { item: CollectedObject; json: string }>();
       for (const item of deriveObjects([...this.objects.values()])) {
         const key = keyOf(item.object);

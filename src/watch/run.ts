@@ -59,6 +59,8 @@ function defineMetrics(metrics: Metrics): void {
   metrics.define('kscan_watch_relists_total', 'counter', 'Lists repeated after 410 Gone, by kind.');
   metrics.define('kscan_watch_evaluations_total', 'counter', 'Incremental evaluations.');
   metrics.define('kscan_watch_evaluation_seconds_total', 'counter', 'Time spent evaluating.');
+  metrics.define('process_resident_memory_bytes', 'gauge', 'Resident set size.');
+  metrics.define('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.');
 }
 
 export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
@@ -83,6 +85,9 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   let evaluator: WatchEvaluator | undefined;
   metrics.onCollect(() => {
     metrics.set('kscan_watch_ready', {}, ready ? 1 : 0);
+    const memory = process.memoryUsage();
+    metrics.set('process_resident_memory_bytes', {}, memory.rss);
+    metrics.set('nodejs_heap_used_bytes', {}, memory.heapUsed);
     metrics.set('kscan_watch_objects', {}, evaluator?.size ?? 0);
     const depths = state.depths();
     for (const sink of config.sinks) metrics.set('kscan_watch_queue_depth', { sink: sink.name }, depths.get(sink.name) ?? 0);

@@ -209,6 +209,28 @@ describe('watch mode', function () {
     expect(texts).to.deep.equal([200, 200]);
   });
 
+  it('re-evaluates dependents: a ClusterRoleBinding re-checks the subject it names, a NetworkPolicy the namespace-level check', async () => {
+    const hook = await receiver();
+    await start(config([{ name: 'hook', type: 'webhook', url: hook.url, route: { checks: ['KS-RBAC-101', 'KS-NET-004'] } }]));
+    const net = (ns: string) => hook.accepted().filter((e) => e.finding.checkId === 'KS-NET-004' && e.finding.object.name === ns);
+    await waitFor('namespaces without NetworkPolicy', () => net('team-a').length === 1 && net('team-b').length === 1);
+    const rbac = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole' };
+    server.upsert({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: 'team-a', uid: 'sa-reader' } });
+    server.upsert({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'secret-reader', uid: 'cr-1' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }] });
+    server.upsert({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'reader', uid: 'crb-1' }, roleRef: { ...rbac, name: 'secret-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'team-a' }] });
+    const secrets = () => hook.accepted().filter((e) => e.finding.checkId === 'KS-RBAC-101');
+    await waitFor('the subject re-evaluated', () => secrets().length === 1);
+    expect(secrets()[0].finding.object).to.include({ kind: 'EffectivePermissions', namespace: 'team-a' });
+    expect(secrets()[0].finding.message).to.include('reader');
+    server.remove({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'reader' } });
+    await waitFor('resolved when the binding goes', () => secrets().length === 2 && secrets()[1].type === 'resolved');
+
+    server.upsert({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny', namespace: 'team-a', uid: 'np-1' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } });
+    await waitFor('team-a resolved by its NetworkPolicy', () => net('team-a').length === 2);
+    expect(net('team-a')[1].type).to.equal('resolved');
+    expect(net('team-b')).to.have.length(1);
+  });
+
   it('holds findings back until a threshold policy holds (N opened within the window), then announces the group', async () => {
     const hook = await receiver();
     await start(config([{ name: 'hook', type: 'webhook', url: hook.url, route: { checks: [PRIVILEGED] } }], {
@@ -233,5 +255,19 @@ describe('watch mode', function () {
     const ok = parseWatchConfig('sinks: [{ name: a, type: webhook, url: { env: URL }, secret: { env: S } }]', 'w.yaml', { URL: 'https://hooks.example.com/x', S: 'k' });
     expect(ok.sinks[0]).to.include({ url: 'https://hooks.example.com/x', secret: 'k', groupMs: 0 });
     expect(ok.debounceMs).to.equal(1000);
+  });
+});
+
+describe('watch: README example', () => {
+  it('the watch.yaml in the README validates against the schema', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { REPO_ROOT } = await import('../support/cli.js');
+    const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Watch mode'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block, 'a yaml block in the Watch mode section').to.be.a('string');
+    const cfg = parseWatchConfig(block!, 'README.md', { KSCAN_WEBHOOK_SECRET: 's', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' });
+    expect(cfg.sinks.map((s) => s.type)).to.deep.equal(['webhook', 'slack', 'stdout']);
+    expect(cfg.thresholds[0]).to.include({ count: 3, windowMs: 600_000 });
   });
 });
