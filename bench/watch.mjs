@@ -142,6 +142,8 @@ async function main() {
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  // Whatever goes wrong here, the child must not outlive the benchmark.
+  process.on('exit', () => child.exitCode === null && child.kill('SIGKILL'));
   while (!stderr.includes('"msg":"ready"')) {
     if (child.exitCode !== null) throw new Error(`kscan watch exited early:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -151,14 +153,14 @@ async function main() {
   // Let the informers open their watches before changing anything.
   await new Promise((r) => setTimeout(r, 2000));
 
+  let changes = 0;
+  let next = 0;
   const heapMiB = async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return Math.round(Number(/^nodejs_heap_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN) / 1048576);
   };
   const sample = async (second) => ({ second, rssMiB: rssMiB(child.pid), heapMiB: await heapMiB(), events, changes });
   const curve = [await sample(0)];
-  let changes = 0;
-  let next = 0;
   const durationMs = MINUTES * 60_000;
   const loadStart = performance.now();
   const sampler = setInterval(() => void sample(Math.round((performance.now() - loadStart) / 1000)).then((p) => curve.push(p)), SAMPLE_MS);

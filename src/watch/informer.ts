@@ -84,9 +84,13 @@ export class Informer {
       try {
         await this.watchOnce(signal);
         if (signal.aborted) return;
-        // A server-side timeout: resume at once from the last resourceVersion.
-        failures = 0;
-        continue;
+        // A server-side timeout: resume at once from the last resourceVersion. A stream that
+        // ends as soon as it starts is a broken proxy, not a timeout: back off.
+        if (Date.now() - started > 1000) {
+          failures = 0;
+          continue;
+        }
+        reason = 'the watch ended at once';
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof Expired) {

@@ -11,6 +11,7 @@ import { jsonLogger } from '../../src/watch/log.js';
 import { startWatch, type WatchHandle } from '../../src/watch/run.js';
 import { WATCH_MESSAGE_SCHEMA } from '../../src/watch/sinks.js';
 import { InputFailure } from '../../src/util/errors.js';
+import { schemaErrors } from '../support/schema.js';
 import { deployment, namespace, PRIVILEGED, privilegedEvents, sleep, startReceiver, waitFor, type Receiver } from './support.js';
 
 const SECRET = 'test-shared-secret-0123456789';
@@ -27,6 +28,7 @@ describe('watch mode', function () {
   const handles: WatchHandle[] = [];
   const receivers: Receiver[] = [];
   const logs: string[] = [];
+  const stdout: string[] = [];
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'kscan-watch-'));
@@ -40,13 +42,14 @@ describe('watch mode', function () {
     await server.close();
     await rm(dir, { recursive: true, force: true });
     logs.length = 0;
+    stdout.length = 0;
   });
 
   async function start(cfg: WatchConfig, state = path.join(dir, 'state.sqlite')): Promise<WatchHandle> {
     const handle = await startWatch({
       config: cfg, state, listen: '127.0.0.1:0', kubeconfig: server.kubeconfigPath,
       log: jsonLogger('debug', (line) => logs.push(line)),
-      stdout: () => undefined,
+      stdout: (text) => stdout.push(text),
       informer: { reconnectBaseMs: 50, reconnectMaxMs: 500 },
     });
     handles.push(handle);
@@ -89,6 +92,7 @@ describe('watch mode', function () {
       expect(message.headers['x-kscan-signature']).to.equal(expected);
       expect(message.headers['x-team']).to.equal('security');
       expect(message.body.schemaVersion).to.equal(WATCH_MESSAGE_SCHEMA);
+      expect(schemaErrors('watch-event.schema.json', message.body)).to.deep.equal([]);
     }
     const ids = hook.accepted().map((e) => e.id);
     expect(new Set(ids).size).to.equal(ids.length);
@@ -163,6 +167,7 @@ describe('watch mode', function () {
       { name: 'team-b', type: 'webhook', url: teamB.url, route: { namespaces: ['team-b'], checks: [PRIVILEGED], frameworks: ['pss-baseline'] } },
       { name: 'grouped', type: 'webhook', url: grouped.url, route: { checks: [PRIVILEGED] }, group: '1s' },
       { name: 'slack', type: 'slack', url: slack.url, route: { checks: [PRIVILEGED] } },
+      { name: 'stdout', type: 'stdout', route: { checks: [PRIVILEGED], namespaces: ['team-a'] } },
     ]));
     await waitFor('initial delivery', () => teamB.accepted().length === 1 && grouped.accepted().length === 1);
     for (let i = 0; i < 4; i++) server.upsert(deployment('team-a', `burst-${i}`, true));
@@ -181,6 +186,10 @@ describe('watch mode', function () {
     // Slack gets readable blocks: severity, object, message and remediation.
     const text = JSON.stringify(slack.received.map((r) => r.body.blocks));
     expect(text).to.include('CRITICAL').and.include('Deployment team-a/burst-0').and.include('*Remediation:*').and.include('resolved');
+    // stdout: one JSON object per line and event.
+    const lines = stdout.join('').trim().split('\n').map((line) => JSON.parse(line) as { schemaVersion: string; type: string; finding: { object: { name: string } } });
+    expect(lines.map((l) => `${l.type} ${l.finding.object.name}`).sort()).to.deep.equal(['opened burst-0', 'opened burst-1', 'opened burst-2', 'opened burst-3', 'resolved burst-0']);
+    expect(lines.every((l) => l.schemaVersion === WATCH_MESSAGE_SCHEMA)).to.equal(true);
     expect(slack.received[0].body.text).to.match(/^kscan on fixture: \d+ findings? opened/);
   });
 
