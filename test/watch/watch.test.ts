@@ -152,6 +152,9 @@ describe('watch mode', function () {
     const receivedIds = new Set(hook.received.flatMap((r) => (r.body.events ?? []).map((e) => e.id)));
     expect([...receivedIds].every((id) => ids.includes(id))).to.equal(true);
     expect(handle.metrics.get('kscan_watch_delivery_failures_total', { sink: 'hook' })).to.equal(4);
+    // Failures are logged by sink name; the URL (a credential for Slack) never is.
+    expect(logs.filter((l) => l.includes('delivery failed'))).to.have.length(4);
+    expect(logs.join('')).to.not.include(hook.url);
     const metrics = await (await fetch(`http://127.0.0.1:${handle.port}/metrics`)).text();
     expect(metrics).to.match(/kscan_watch_queue_depth\{sink="hook"\} 0/);
     expect(metrics).to.match(/kscan_watch_delivery_failures_total\{sink="hook"\} 4/);
