@@ -41,7 +41,7 @@ describe('deploy/ (in-cluster kustomize base)', function () {
 
   it('renders the base and the example overlay', async () => {
     const kinds = loadAll(base).map((doc) => (doc as { kind: string }).kind).sort();
-    expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'CronJob', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'ServiceAccount']);
+    expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CronJob', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PersistentVolumeClaim', 'ServiceAccount']);
     const overlay = (await render('deploy/overlays/example'))!;
     expect(overlay).to.contain('image: registry.example.com/security/kscan:0.1.0');
     expect(overlay).to.contain('schedule: 17 2 * * 1');
@@ -73,6 +73,27 @@ describe('deploy/ (in-cluster kustomize base)', function () {
     expect(pod.containers[0].args).to.include.members(['--in-cluster', '--history']);
     const projected = pod.volumes.find((v: { name: string }) => v.name === 'api-token').projected.sources[0].serviceAccountToken;
     expect(projected.expirationSeconds).to.be.at.most(3600);
+  });
+
+  it('runs the watch Deployment read-only and non-root, probed on /healthz and /readyz, with its state on a PVC and a config that validates', async () => {
+    const docs = loadAll(base) as Record<string, any>[];
+    const deployment = docs.find((doc) => doc.kind === 'Deployment')!;
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(deployment.spec.replicas).to.equal(1);
+    expect(pod.securityContext).to.deep.include({ runAsNonRoot: true });
+    expect(container.securityContext).to.deep.include({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(container.args).to.include.members(['watch', '--in-cluster']);
+    expect(container.livenessProbe.httpGet.path).to.equal('/healthz');
+    expect(container.readinessProbe.httpGet.path).to.equal('/readyz');
+    const stateVolume = pod.volumes.find((v: { name: string }) => v.name === 'state');
+    const claim = docs.find((doc) => doc.kind === 'PersistentVolumeClaim' && doc.metadata.name === stateVolume.persistentVolumeClaim.claimName);
+    expect(claim, 'the state PVC is in the base').to.not.equal(undefined);
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === 'kscan-watch')!;
+    const { parseWatchConfig } = await import('../src/watch/config.js');
+    const config = parseWatchConfig(configMap.data['watch.yaml'], 'watch.yaml', { KSCAN_WEBHOOK_SECRET: 'x' });
+    expect(config.state?.startsWith(container.volumeMounts.find((m: { name: string }) => m.name === 'state').mountPath)).to.equal(true);
+    expect(config.listen).to.match(/:8080$/);
   });
 });
 

@@ -11,6 +11,7 @@ import { VerdictMemo, groupValue, isCandidate, readFields, type AuditRule, type 
 import { AuditSummary, hoursBetween, type AuditReport } from './summary.js';
 import { NOVELTY_CHECKS, observe, type NoveltyDetector } from './baseline.js';
 import type { ReadStats } from './reader.js';
+import { ThresholdWindows } from '../util/threshold.js';
 
 export interface AnalyzerOptions {
   rules: AuditRule[];
@@ -33,14 +34,6 @@ interface RuleState {
   verdicts: VerdictMemo | undefined;
 }
 
-interface WindowState {
-  /** The latest matching event times inside the window, oldest first; at most the threshold count. */
-  times: number[];
-  /** No new alert for this group before this time: one alert per window. */
-  quietUntil: number;
-  last: number;
-}
-
 export class AuditAnalyzer {
   readonly summary = new AuditSummary();
   readonly errors: InputError[] = [];
@@ -50,7 +43,8 @@ export class AuditAnalyzer {
   droppedFindings = 0;
   private readonly folded = new Map<string, Finding>();
   private readonly ruleStates: RuleState[];
-  private readonly windows = new Map<string, WindowState>();
+  /** Threshold windows per rule (src/util/threshold.ts, shared with watch-mode policies). */
+  private readonly windows = new Map<AuditRule, ThresholdWindows>();
   private readonly byVerb = new Map<string, number[]>();
   private readonly fields: EventFields = { username: undefined, verb: undefined, code: undefined };
   private readonly maxFindings: number;
@@ -146,34 +140,15 @@ export class AuditAnalyzer {
     const at = time ? Date.parse(time) : NaN;
     if (Number.isNaN(at)) return;
     const group = threshold.groupBy.map((dimension) => groupValue(event, dimension));
-    const key = `${rule.check.id}\u0000${group.join('\u0000')}`;
-    let state = this.windows.get(key);
-    if (!state) {
-      if (this.windows.size >= MAX_WINDOW_GROUPS) this.pruneWindows(at, threshold.windowMs);
-      this.windows.set(key, (state = { times: [], quietUntil: -Infinity, last: at }));
-    }
-    state.last = Math.max(state.last, at);
-    // Events keep counting while the group is quiet, so a burst that goes on alerts again as soon
-    // as its quiet window ends: once per window while the condition holds, never once per event.
-    // Only the latest `count` times matter (the window is full when the oldest of them is inside
-    // it), so a long burst costs constant memory per group.
-    state.times.push(at);
-    if (state.times.length > threshold.count) state.times.shift();
-    const since = at - threshold.windowMs;
-    while (state.times.length && state.times[0] <= since) state.times.shift();
-    const count = state.times.length;
-    if (count < threshold.count || at < state.quietUntil) return;
-    state.quietUntil = at + threshold.windowMs;
+    let windows = this.windows.get(rule);
+    if (!windows) this.windows.set(rule, (windows = new ThresholdWindows(threshold.count, threshold.windowMs, MAX_WINDOW_GROUPS)));
+    const { count, fires } = windows.hit(group.join('\u0000'), at);
+    if (!fires) return;
     const byUser = threshold.groupBy.includes('user');
     const object = byUser ? principalObject(user) : objectOfEvent(event);
     const label = threshold.groupBy.map((d, i) => `${d}=${group[i] || '(none)'}`).join(', ');
     const window = rule.check.threshold!.window;
     this.record(rule.check, object, `audit:${label}`, `${message} (${count} events within ${window}, ${label})`, evidenceOf(event, time, user, resource), true);
-  }
-
-  private pruneWindows(now: number, windowMs: number): void {
-    for (const [key, state] of this.windows) if (state.last < now - windowMs) this.windows.delete(key);
-    if (this.windows.size >= MAX_WINDOW_GROUPS) this.windows.clear();
   }
 
   private compareWithBaseline(event: AuditEvent, time: string | undefined, user: string, verb: string, resource: string): void {

@@ -41,7 +41,8 @@ export interface KscanConfig {
   defaultExceptions?: boolean;
   exceptions?: ExceptionRule[];
   images?: { results?: string[]; trivy?: string; ignoreFile?: string; baseCatalogue?: string; latestOnly?: boolean };
-  sinks?: Record<string, unknown>[];
+  /** kscan watch settings, validated by watch mode (src/watch/config.ts). */
+  watch?: Record<string, unknown>;
 }
 
 export interface LoadedConfig {

@@ -9,6 +9,7 @@ import { schemaErrors } from '../support/schema.js';
 import type { ScanResult } from '../../src/scan/result.js';
 import { parseIgnoreAnnotation } from '../../src/exceptions/exceptions.js';
 import { isCalendarDate } from '../../src/config/config.js';
+import { parseWatchConfig } from '../../src/watch/config.js';
 
 const deployment = (namespace: string, name: string, options: { privileged?: boolean; hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string> } = {}) => `apiVersion: apps/v1
 kind: Deployment
@@ -158,6 +159,17 @@ describe('config file and exceptions', function () {
     const flagWins = await runKscan(['manifests', 'app.yaml', '--fail-on', 'medium', '--format', 'text'], { cwd: dir });
     expect(flagWins.code).to.equal(1);
     expect(flagWins.stdout).to.match(/^kscan \d/);
+  });
+
+  it('one .kscan.yaml serves the scans and kscan watch (its watch: section)', async () => {
+    const config = 'failOn: high\nframeworks: [pss-restricted]\nwatch:\n  debounce: 2s\n  sinks:\n    - { name: log, type: stdout }\n';
+    const dir = await workspace({ 'app.yaml': deployment('shop', 'cart', { privileged: true }), '.kscan.yaml': config });
+    const { run, result } = await scan(dir);
+    expect(run.code).to.equal(1);
+    expect(result!.scan.frameworks).to.deep.equal(['pss-restricted']);
+    const watch = parseWatchConfig(config, '.kscan.yaml');
+    expect(watch).to.deep.include({ debounceMs: 2000, frameworks: ['pss-restricted'] });
+    expect(watch.sinks.map((sink) => sink.name)).to.deep.equal(['log']);
   });
 
   it('parses annotation values and calendar dates strictly', () => {

@@ -349,6 +349,8 @@ export interface FixtureApiServer {
   bookmark(): void;
   /** Number of open watch streams. */
   openWatches(): number;
+  /** Destroys the connection of every open watch stream, as a load balancer or network failure would. */
+  dropWatches(): void;
   /** Most requests ever in flight at once. */
   peakConcurrency(): number;
   close(): Promise<void>;
@@ -808,6 +810,9 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
       }
     },
     openWatches: () => watchers.size,
+    dropWatches() {
+      for (const w of [...watchers]) w.res.socket?.destroy();
+    },
     peakConcurrency: () => peak,
     async close() {
       for (const w of watchers) w.res.end();
