@@ -48,19 +48,31 @@ export async function scanAndReport(collection: Collection, target: ScanTarget, 
 
 /** Scan, write the reports, and say what came of it (the GitHub Action reads the result too). */
 export async function scanAndWrite(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<ScanOutcome> {
-  const formats = parseFormats(flags.format);
+  parseFormats(flags.format);
+  return reportResult(await scanOnly(collection, target, flags, options), flags);
+}
+
+/** The scan with everything that decides its findings (exceptions, severity overrides, compliance), without writing. */
+export async function scanOnly(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<ScanResult> {
   const config = options.config?.config;
-  // Read before scanning, so a bad baseline fails fast with exit code 2.
-  const baseline = flags.baseline ? readResultFile(await readFile(flags.baseline, 'utf8').catch(() => {
-    throw new InputFailure(`baseline not found: ${flags.baseline}`);
-  }), flags.baseline) : undefined;
   // Exceptions apply once every other stage has added its findings; compliance scoring always runs
   // last (with no --framework it scores every framework), so suppressed findings fail no control.
   const packs = flags['default-exceptions'] === false ? [] : await loadExceptionPacks();
   const extensions = [...(options.extensions ?? []), exceptionsExtension({ rules: config?.exceptions ?? [], packs }), complianceExtension()];
   const result = await scan(collection, { target, frameworks: flags.framework, checksDirs: flags['checks-dir'], ...options, extensions, profile: flags.profile, severityOverrides: config?.severity });
   result.errors.unshift(...(options.config?.warnings ?? []));
-  if (baseline) result.baseline = { file: flags.baseline!, scannedAt: baseline.scan.startedAt, ...diffFindings(baseline.findings.map(findingRecord), result.findings) };
+  return result;
+}
+
+/** Baseline, profile, history, the reports and the exit code for a finished result (one cluster's, or several merged). */
+export async function reportResult(result: ScanResult, flags: ScanFlagValues): Promise<ScanOutcome> {
+  const formats = parseFormats(flags.format);
+  if (flags.baseline) {
+    const baseline = readResultFile(await readFile(flags.baseline, 'utf8').catch(() => {
+      throw new InputFailure(`baseline not found: ${flags.baseline}`);
+    }), flags.baseline);
+    result.baseline = { file: flags.baseline, scannedAt: baseline.scan.startedAt, ...diffFindings(baseline.findings.map(findingRecord), result.findings) };
+  }
   // Timings go to standard error so they never mix with a report on standard output.
   if (flags.profile) process.stderr.write(renderProfile(result));
   // Recorded after the scan is complete, so the trend compares final findings and scores.

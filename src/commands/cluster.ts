@@ -1,7 +1,11 @@
-import { Flags } from '@oclif/core';
+import { Flags, type Interfaces } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
 import { connectionFlags, imageFlags, scanFlags } from '../cli/flags.js';
-import { scanAndReport } from '../cli/run-scan.js';
+import { reportResult, scanOnly } from '../cli/run-scan.js';
+import { mergeResults } from '../scan/merge.js';
+import type { ScanResult } from '../scan/result.js';
+import type { LoadedConfig } from '../config/config.js';
+import { kubeconfigContexts } from '../collect/kube/kubeconfig.js';
 import { withConfig } from '../config/apply.js';
 import { collectionProgress } from '../cli/progress.js';
 import { collectLive } from '../collect/live.js';
@@ -24,6 +28,7 @@ export default class Cluster extends KscanCommand {
   static override examples = [
     '<%= config.bin %> cluster --snapshot fixtures/demo',
     '<%= config.bin %> cluster --context prod --framework pss-restricted --fail-on high',
+    '<%= config.bin %> cluster --context prod-eu --context prod-us --format html,json --output-dir fleet/',
     '<%= config.bin %> cluster --format json --output result.json',
     '<%= config.bin %> cluster --node-evidence node-evidence/ --framework cis',
     '<%= config.bin %> cluster --images --skip-db-update --fail-on critical',
@@ -32,7 +37,9 @@ export default class Cluster extends KscanCommand {
   ];
   static override flags = {
     ...connectionFlags,
-    snapshot: Flags.string({ description: 'Scan a snapshot (directory or .tar.gz from `kscan snapshot`) instead of a live cluster.', exclusive: ['kubeconfig', 'context', 'in-cluster'] }),
+    context: Flags.string({ description: 'Kubeconfig context to use (default: the current context); repeat it to scan several clusters concurrently into one report with a per-cluster comparison.', multiple: true, exclusive: ['all-contexts'] }),
+    'all-contexts': Flags.boolean({ description: 'Scan every context of the kubeconfig, concurrently, into one report.', exclusive: ['snapshot', 'in-cluster'] }),
+    snapshot: Flags.string({ description: 'Scan a snapshot (directory or .tar.gz from `kscan snapshot`) instead of a live cluster.', exclusive: ['kubeconfig', 'context', 'all-contexts', 'in-cluster'] }),
     'node-evidence': Flags.string({ description: 'Directory of node evidence documents from `kscan node` (one <node>.json per node) for the CIS node checks.' }),
     ...scanFlags,
     images: Flags.boolean({ description: 'Include image analysis: scan every running image with trivy unless results come from --image-results or the snapshot\'s images/ (which are included automatically).' }),
@@ -45,18 +52,32 @@ export default class Cluster extends KscanCommand {
     const parsed = await this.parse(Cluster);
     const { flags, config } = await withConfig(parsed.flags, parsed.metadata);
     const startedAt = new Date();
+    const contexts = flags['all-contexts'] ? kubeconfigContexts(flags.kubeconfig) : (flags.context ?? []);
+    if (contexts.length <= 1) {
+      const result = await this.scanCluster({ ...flags, context: contexts[0] }, config, startedAt, true);
+      this.exit((await reportResult(result, flags)).code);
+    }
+    // Several clusters at once: scanned concurrently, reported together with a per-cluster comparison.
+    process.stderr.write(`kscan: scanning ${contexts.length} contexts: ${contexts.join(', ')}\n`);
+    const results = await Promise.all(contexts.map((context) => this.scanCluster({ ...flags, context }, config, startedAt, false)));
+    this.exit((await reportResult(mergeResults(results), flags)).code);
+  }
+
+  /** One cluster (or snapshot): collection, events, images, audit and RBAC, checks and compliance. */
+  private async scanCluster(flags: ClusterFlags, config: LoadedConfig | undefined, startedAt: Date, progress: boolean): Promise<ScanResult> {
+    const connection = { kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'] };
     const collection = flags.snapshot
       ? await readSnapshot(flags.snapshot)
-      : await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], onProgress: collectionProgress(flags.format === 'text' || Boolean(flags['output-dir'])) });
+      : await collectLive({ ...connection, onProgress: progress ? collectionProgress(flags.format === 'text' || Boolean(flags['output-dir'])) : undefined });
     if (flags['node-evidence']) await addNodeEvidence(collection, flags['node-evidence']);
-    const name = collection.cluster?.name ?? 'unknown';
+    const name = collection.cluster?.name ?? flags.context ?? 'unknown';
     const target = { type: flags.snapshot ? ('snapshot' as const) : ('cluster' as const), name, cluster: collection.cluster };
     const extensions = [];
     // Events are summarized (Warning events by reason, namespace and workload), not checked.
     const events: K8sObject[] = collection.objects.filter((item) => isEventObject(item.object)).map((item) => item.object);
     if (events.length) collection.objects = collection.objects.filter((item) => !isEventObject(item.object));
     if (!flags.snapshot) {
-      const live = await collectEvents({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'] });
+      const live = await collectEvents(connection);
       events.push(...live.events);
       collection.coverage.errors.push(...live.errors);
     }
@@ -70,9 +91,11 @@ export default class Cluster extends KscanCommand {
     // Effective permissions, risky workloads; with audit logs, which risky permissions were used.
     extensions.push(rbacExtension({ audit: auditInputs }));
     try {
-      this.exit(await scanAndReport(collection, target, flags, { startedAt, extensions, config }));
+      return await scanOnly(collection, target, flags, { startedAt, extensions, config });
     } finally {
       await fromSnapshot?.cleanup();
     }
   }
 }
+
+type ClusterFlags = Omit<Interfaces.InferredFlags<typeof Cluster.flags>, 'context'> & { context?: string };

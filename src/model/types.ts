@@ -61,6 +61,8 @@ export interface ObjectRef {
   kind: string;
   namespace?: string;
   name: string;
+  /** The cluster it belongs to, in a report over several clusters (kscan report merge, --context a --context b). */
+  cluster?: string;
   uid?: string;
 }
 

@@ -5,7 +5,7 @@ import { SEVERITIES, SEVERITY_RANK } from '../model/types.js';
 import type { ControlResult, ControlStatus, FrameworkResult, ScanResult } from '../scan/result.js';
 
 export function objectLabel(object: ObjectRef): string {
-  return `${object.kind}/${object.namespace ? object.namespace + '/' : ''}${object.name}`;
+  return `${object.cluster ? object.cluster + ':' : ''}${object.kind}/${object.namespace ? object.namespace + '/' : ''}${object.name}`;
 }
 
 /** file:line:column for file findings, else the field path. */

@@ -101,3 +101,10 @@ function loadInCluster(kc: KubeConfig, prefix = ''): void {
   kc.loadFromCluster(prefix);
 }
 
+
+/** Every context of the kubeconfig (--all-contexts), in the file's order. */
+export function kubeconfigContexts(kubeconfig?: string): string[] {
+  const contexts = loadKubeConfig({ kubeconfig }).getContexts().map((context) => context.name);
+  if (!contexts.length) throw new InputFailure(`no contexts in the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}`);
+  return contexts;
+}

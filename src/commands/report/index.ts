@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
-import { KscanCommand } from '../cli/base.js';
-import { scanFlags } from '../cli/flags.js';
-import { parseFormats, writeReports } from '../cli/output.js';
-import { readResultFile } from '../report/load.js';
-import { FORMATS } from '../report/formats.js';
-import { resolveHistoryFile, trendFromHistory } from '../history/store.js';
-import { InputFailure, errorMessage } from '../util/errors.js';
+import { KscanCommand } from '../../cli/base.js';
+import { scanFlags } from '../../cli/flags.js';
+import { parseFormats, writeReports } from '../../cli/output.js';
+import { readResultFile } from '../../report/load.js';
+import { FORMATS } from '../../report/formats.js';
+import { resolveHistoryFile, trendFromHistory } from '../../history/store.js';
+import { InputFailure, errorMessage } from '../../util/errors.js';
+import type { ScanResult } from '../../scan/result.js';
 
 export default class Report extends KscanCommand {
   static override summary = 'Render a saved scan result (kscan ... --format json) in other formats, without scanning again.';
@@ -28,18 +29,23 @@ export default class Report extends KscanCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Report);
     const formats = parseFormats(flags.format);
-    const name = args.result === '-' ? 'standard input' : args.result;
-    let text: string;
-    try {
-      text = args.result === '-' ? await readStdin() : await readFile(args.result, 'utf8');
-    } catch (error) {
-      throw new InputFailure(`${name}: cannot read: ${errorMessage(error)}`);
-    }
-    const result = readResultFile(text, name);
+    const result = await readResultArg(args.result);
     if (flags.history) result.history = trendFromHistory(resolveHistoryFile(flags.history), result);
     const written = await writeReports(result, formats, flags.output, flags['output-dir']);
     for (const file of written) process.stderr.write(`kscan: wrote ${file}\n`);
   }
+}
+
+/** A result file named on the command line, or - for standard input; one clear error otherwise. */
+export async function readResultArg(file: string): Promise<ScanResult> {
+  const name = file === '-' ? 'standard input' : file;
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputFailure(`${name}: cannot read: ${errorMessage(error)}`);
+  }
+  return readResultFile(text, name);
 }
 
 async function readStdin(): Promise<string> {
