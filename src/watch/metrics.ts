@@ -64,3 +64,21 @@ export class Metrics {
 function key(labels: Labels): string {
   return Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
 }
+
+/** The metrics watch mode (and the audit backend's sink delivery) report. */
+export function defineMetrics(metrics: Metrics): void {
+  metrics.define('kscan_watch_ready', 'gauge', '1 after the first full list and evaluation.');
+  metrics.define('kscan_watch_objects', 'gauge', 'Objects held by the informers.');
+  metrics.define('kscan_watch_findings', 'gauge', 'Open findings by severity.');
+  metrics.define('kscan_watch_events_total', 'counter', 'Lifecycle events created, by type.');
+  metrics.define('kscan_watch_events_sent_total', 'counter', 'Events delivered, by sink.');
+  metrics.define('kscan_watch_messages_sent_total', 'counter', 'Messages delivered, by sink.');
+  metrics.define('kscan_watch_delivery_failures_total', 'counter', 'Failed delivery attempts, by sink.');
+  metrics.define('kscan_watch_queue_depth', 'gauge', 'Events waiting in the outbox, by sink.');
+  metrics.define('kscan_watch_reconnects_total', 'counter', 'Watch streams re-established after an error, by kind.');
+  metrics.define('kscan_watch_relists_total', 'counter', 'Lists repeated after 410 Gone, by kind.');
+  metrics.define('kscan_watch_evaluations_total', 'counter', 'Incremental evaluations.');
+  metrics.define('kscan_watch_evaluation_seconds_total', 'counter', 'Time spent evaluating.');
+  metrics.define('process_resident_memory_bytes', 'gauge', 'Resident set size.');
+  metrics.define('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.');
+}

@@ -18,7 +18,7 @@ import { DERIVED_KINDS, WatchEvaluator, kindsToWatch, watchableChecks } from './
 import { Informer, discoverKinds, type InformerOptions } from './informer.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
-import { Metrics } from './metrics.js';
+import { Metrics, defineMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { makeSink } from './sinks.js';
 import { WatchState } from './state.js';
@@ -46,22 +46,6 @@ export interface WatchHandle {
   stop(): Promise<void>;
 }
 
-function defineMetrics(metrics: Metrics): void {
-  metrics.define('kscan_watch_ready', 'gauge', '1 after the first full list and evaluation.');
-  metrics.define('kscan_watch_objects', 'gauge', 'Objects held by the informers.');
-  metrics.define('kscan_watch_findings', 'gauge', 'Open findings by severity.');
-  metrics.define('kscan_watch_events_total', 'counter', 'Lifecycle events created, by type.');
-  metrics.define('kscan_watch_events_sent_total', 'counter', 'Events delivered, by sink.');
-  metrics.define('kscan_watch_messages_sent_total', 'counter', 'Messages delivered, by sink.');
-  metrics.define('kscan_watch_delivery_failures_total', 'counter', 'Failed delivery attempts, by sink.');
-  metrics.define('kscan_watch_queue_depth', 'gauge', 'Events waiting in the outbox, by sink.');
-  metrics.define('kscan_watch_reconnects_total', 'counter', 'Watch streams re-established after an error, by kind.');
-  metrics.define('kscan_watch_relists_total', 'counter', 'Lists repeated after 410 Gone, by kind.');
-  metrics.define('kscan_watch_evaluations_total', 'counter', 'Incremental evaluations.');
-  metrics.define('kscan_watch_evaluation_seconds_total', 'counter', 'Time spent evaluating.');
-  metrics.define('process_resident_memory_bytes', 'gauge', 'Resident set size.');
-  metrics.define('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.');
-}
 
 export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   const { config, log } = options;

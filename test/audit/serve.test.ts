@@ -3,6 +3,9 @@
 // `kscan audit serve` command turning a posted EventList into findings on standard output.
 import { expect } from 'chai';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import https from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -125,14 +128,27 @@ describe('audit webhook backend', function () {
     expect(tokenServer.stats.rejected).to.be.greaterThan(4);
   });
 
-  it('kscan audit serve: findings of posted events come out as JSON lines; the shipped webhook config points at it', async () => {
+  it('kscan audit serve: findings of posted events come out as JSON lines and go to the watch sinks; the shipped webhook config points at it', async () => {
     const pki = testPki();
     const dir = await mkdtemp(path.join(tmpdir(), 'kscan-serve-'));
     let child: ChildProcessWithoutNullStreams | undefined;
+    let receiver: http.Server | undefined;
     try {
       const file = (name: string, text: string) => writeFile(path.join(dir, name), text).then(() => path.join(dir, name));
-      const args = ['audit', 'serve', '--listen', '127.0.0.1:0', '--tls-cert', await file('tls.crt', pki.serverCertPem), '--tls-key', await file('tls.key', pki.serverKeyPem), '--token', await file('token', 'serve-token\n')];
-      child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/run.js', import.meta.url)), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      // A watch-mode sink (a signed generic webhook) that the alerts also go to.
+      const delivered: { body: string; signature: string; timestamp: string }[] = [];
+      receiver = http.createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+          delivered.push({ body, signature: String(req.headers['x-kscan-signature']), timestamp: String(req.headers['x-kscan-timestamp']) });
+          res.end('ok');
+        });
+      });
+      await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
+      const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const sinks = await file('kscan.yaml', `watch:\n  sinks:\n    - name: hook\n      type: webhook\n      url: ${hook}\n      secret: { env: KSCAN_TEST_HOOK_SECRET }\n`);
+      const args = ['audit', 'serve', '--listen', '127.0.0.1:0', '--tls-cert', await file('tls.crt', pki.serverCertPem), '--tls-key', await file('tls.key', pki.serverKeyPem), '--token', await file('token', 'serve-token\n'), '--config', sinks, '--state', path.join(dir, 'serve.sqlite')];
+      child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/run.js', import.meta.url)), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KSCAN_TEST_HOOK_SECRET: 'hook-secret' } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -158,7 +174,14 @@ describe('audit webhook backend', function () {
       child.kill('SIGTERM');
       expect(await exited).to.equal(0);
       expect(stderr).to.match(/received 2 events in 1 batches, rejected 1 requests, 2 findings/);
+      // Both alerts reached the sink, signed with the shared secret, and the secret never reached a log.
+      const events = delivered.flatMap((d) => (JSON.parse(d.body) as { events: { type: string; finding: { checkId: string; evidence: { auditID: string } } }[] }).events);
+      expect(events.map((e) => [e.type, e.finding.checkId, e.finding.evidence.auditID]).sort()).to.deep.equal([['opened', 'KS-AUD-001', 's1'], ['opened', 'KS-AUD-001', 's2']]);
+      for (const d of delivered) expect(d.signature).to.equal(`sha256=${createHmac('sha256', 'hook-secret').update(`${d.timestamp}.${d.body}`).digest('hex')}`);
+      expect(stderr + stdout).not.to.contain('hook-secret');
     } finally {
+      receiver?.closeAllConnections();
+      receiver?.close();
       if (child && child.exitCode === null) child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,7 @@
 import { Flags } from '@oclif/core';
+import { loadWatchConfig } from '../../watch/config.js';
+import { jsonLogger } from '../../watch/log.js';
+import { startPublisher } from '../../watch/publish.js';
 import { readFile } from 'node:fs/promises';
 import { KscanCommand } from '../../cli/base.js';
 import { scanFlags } from '../../cli/flags.js';
@@ -35,6 +38,8 @@ export default class AuditServe extends KscanCommand {
     'client-ca': Flags.string({ description: 'CA certificate (PEM) that signs the client certificates senders must present.' }),
     'max-body-bytes': Flags.integer({ description: 'Largest request body accepted; larger ones get 413.', default: 16 * 1024 * 1024, min: 1024 }),
     'checks-dir': scanFlags['checks-dir'],
+    config: Flags.string({ description: 'Watch-mode configuration (watch.yaml, or .kscan.yaml with a watch: section): alerts also go to its sinks (webhook, Slack, stdout) with routing, thresholds and the durable outbox.' }),
+    state: Flags.string({ description: 'SQLite file for the outbox and the announced findings, with --config.', default: 'kscan-audit-serve.sqlite' }),
     ...auditFlags,
   };
 
@@ -52,10 +57,15 @@ export default class AuditServe extends KscanCommand {
     const token = flags.token ? (await readPem(flags.token, 'the token')).trim() : undefined;
     if (flags.token && !token) throw new InputFailure(`${flags.token}: the token file is empty`);
     const baseline = flags['audit-baseline'] ? { file: flags['audit-baseline'], detector: new NoveltyDetector(await readBaseline(flags['audit-baseline'])) } : undefined;
+    // With --config, alerts also go to the watch-mode sinks (webhook, Slack), through the durable outbox.
+    const publisher = flags.config ? startPublisher(loadWatchConfig(flags.config), flags.state, jsonLogger()) : undefined;
     const analyzer = new AuditAnalyzer({
       rules: compileAuditRules(loaded.checks, await readRuleParams(flags['rule-params'])),
       baseline,
-      onAlert: (finding) => process.stdout.write(JSON.stringify(finding) + '\n'),
+      onAlert: (finding) => {
+        process.stdout.write(JSON.stringify(finding) + '\n');
+        publisher?.publish(finding);
+      },
     });
     const server = await startWebhookServer({
       ...listen,
@@ -76,6 +86,7 @@ export default class AuditServe extends KscanCommand {
       process.once('SIGTERM', stop);
     });
     await server.close();
+    await publisher?.close();
     for (const error of analyzer.errors) process.stderr.write(`kscan: ${error.source}: ${error.message}\n`);
     process.stderr.write(`kscan: received ${server.stats.events} events in ${server.stats.batches} batches, rejected ${server.stats.rejected} requests, ${analyzer.findings().length} findings\n`);
   }
