@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { InputError } from '../model/types.js';
@@ -166,7 +166,14 @@ export class LineParser {
     }
     for (const event of result.events) {
       this.stats.events++;
-      this.onEvent(event);
+      const dropped = dropMistypedFields(event);
+      if (dropped.length) this.problem(state.source, line, `event fields of the wrong type ignored: ${dropped.join(', ')}`);
+      try {
+        this.onEvent(event);
+      } catch (error) {
+        // A field of an unexpected type must cost that event, not the rest of the file.
+        this.problem(state.source, line, `event not analysed: ${errorMessage(error).slice(0, 120)}`);
+      }
     }
   }
 
@@ -215,17 +222,86 @@ interface SourceState {
   skippingLongLine: boolean;
 }
 
+/** Past this much decompressed output, a gzip input may expand at most MAX_GZIP_RATIO times its compressed size. */
+export const GZIP_RATIO_FLOOR_BYTES = 64 * 1024 * 1024;
+/** JSON audit logs compress 10-30 fold; deflate's ceiling is about 1,000 (long runs of one byte or one line). */
+export const MAX_GZIP_RATIO = 200;
+
 /** Peeks at the first bytes: gzip (1f 8b) is decompressed whatever the file is called. */
 async function maybeGunzip(stream: Readable): Promise<Readable> {
   const first = await firstChunk(stream);
   if (!first) return stream;
-  stream.unshift(first);
-  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
-    const gunzip = createGunzip();
-    stream.on('error', (error) => gunzip.destroy(error));
-    return stream.pipe(gunzip);
+  // Not stream.unshift(): a stream whose only chunk was just read may already have ended, and the chunk would be lost.
+  let compressed = 0;
+  const input = Readable.from(prepend(first, stream, (n) => (compressed += n)));
+  stream.on('error', (error) => input.destroy(error));
+  if (first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return input;
+  const gunzip = createGunzip();
+  input.on('error', (error) => gunzip.destroy(error));
+  return Readable.from(boundedExpansion(input.pipe(gunzip), () => compressed));
+}
+
+async function* prepend(first: Buffer, rest: Readable, count: (bytes: number) => void): AsyncGenerator<Buffer> {
+  count(first.length);
+  yield first;
+  for await (const chunk of rest) {
+    count((chunk as Buffer).length);
+    yield chunk as Buffer;
   }
-  return stream;
+}
+
+/** Stops a gzip bomb: decompression ends with an error once the output outgrows the input by MAX_GZIP_RATIO. */
+async function* boundedExpansion(gunzip: Readable, compressed: () => number): AsyncGenerator<Buffer> {
+  let expanded = 0;
+  for await (const chunk of gunzip) {
+    expanded += (chunk as Buffer).length;
+    if (expanded > GZIP_RATIO_FLOOR_BYTES && expanded > MAX_GZIP_RATIO * compressed()) {
+      throw new Error(`gzip data expands more than ${MAX_GZIP_RATIO} times (a gzip bomb?); the rest of the file was skipped`);
+    }
+    yield chunk as Buffer;
+  }
+}
+
+const STRING_FIELDS = ['level', 'auditID', 'stage', 'requestURI', 'verb', 'userAgent', 'requestReceivedTimestamp', 'stageTimestamp', 'timestamp'] as const;
+const OBJECT_REF_FIELDS = ['resource', 'namespace', 'name', 'apiGroup', 'apiVersion', 'subresource', 'uid'] as const;
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStringList = (value: unknown): boolean => Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+/**
+ * The analysis reads an event's fields as the audit.k8s.io types they are; a field of another
+ * type (hand-edited or foreign logs) is removed, so the event is analysed without it. Returns the removed paths.
+ */
+export function dropMistypedFields(event: AuditEvent): string[] {
+  const record = event as Record<string, unknown>;
+  const dropped: string[] = [];
+  const drop = (target: Record<string, unknown>, key: string, label: string) => {
+    delete target[key];
+    dropped.push(label);
+  };
+  for (const field of STRING_FIELDS) if (record[field] !== undefined && typeof record[field] !== 'string') drop(record, field, field);
+  for (const field of ['user', 'impersonatedUser'] as const) {
+    const user = record[field];
+    if (user === undefined) continue;
+    if (!isMap(user)) drop(record, field, field);
+    else {
+      for (const key of ['username', 'uid']) if (user[key] !== undefined && typeof user[key] !== 'string') drop(user, key, `${field}.${key}`);
+      if (user.groups !== undefined && !isStringList(user.groups)) drop(user, 'groups', `${field}.groups`);
+      if (user.extra !== undefined && !isMap(user.extra)) drop(user, 'extra', `${field}.extra`);
+    }
+  }
+  if (record.sourceIPs !== undefined && !isStringList(record.sourceIPs)) drop(record, 'sourceIPs', 'sourceIPs');
+  const ref = record.objectRef;
+  if (ref !== undefined && !isMap(ref)) drop(record, 'objectRef', 'objectRef');
+  else if (ref) for (const key of OBJECT_REF_FIELDS) if (ref[key] !== undefined && typeof ref[key] !== 'string') drop(ref, key, `objectRef.${key}`);
+  const status = record.responseStatus;
+  if (status !== undefined && !isMap(status)) drop(record, 'responseStatus', 'responseStatus');
+  else if (status) {
+    if (status.code !== undefined && typeof status.code !== 'number') drop(status, 'code', 'responseStatus.code');
+    for (const key of ['status', 'reason', 'message']) if (status[key] !== undefined && typeof status[key] !== 'string') drop(status, key, `responseStatus.${key}`);
+  }
+  const annotations = record.annotations;
+  if (annotations !== undefined && (!isMap(annotations) || Object.values(annotations).some((v) => typeof v !== 'string'))) drop(record, 'annotations', 'annotations');
+  return dropped;
 }
 
 function firstChunk(stream: Readable): Promise<Buffer | null> {
