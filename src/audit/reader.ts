@@ -90,6 +90,8 @@ export class LineParser {
       this.feed(state, decoder.end());
     } catch (error) {
       const message = errorMessage(error);
+      // The line cut by a gzip bomb is part of the bomb, not a line to report.
+      if (error instanceof GzipBombError) state.pending = '';
       const truncated = /unexpected end of file/i.test(message);
       this.problem(source, undefined, truncated ? `truncated gzip: the events before the cut were read` : `read failed after line ${state.line}: ${message}`);
     }
@@ -102,6 +104,12 @@ export class LineParser {
     if (state.document !== undefined) return this.appendDocument(state, text);
     let start = 0;
     let data = text;
+    if (state.pending && !text.includes('\n')) {
+      // Still inside one line: append without searching the held text again (a long line would cost quadratic time).
+      data = state.pending + text;
+      state.pending = '';
+      return this.hold(state, data, 0);
+    }
     if (state.pending) {
       data = state.pending + text;
       state.pending = '';
@@ -113,12 +121,16 @@ export class LineParser {
       if (state.document !== undefined) return this.appendDocument(state, data.slice(end + 1));
       start = end + 1;
     }
-    if (start < data.length) {
-      if (data.length - start > MAX_LINE_CHARS) {
-        if (!state.skippingLongLine) this.malformed(state, state.line + 1, `line longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB skipped`);
-        state.skippingLongLine = true;
-      } else state.pending = data.slice(start);
-    }
+    this.hold(state, data, start);
+  }
+
+  /** Keeps the unfinished last line for the next chunk, or skips it once it is too long. */
+  private hold(state: SourceState, data: string, start: number): void {
+    if (start >= data.length) return;
+    if (data.length - start > MAX_LINE_CHARS) {
+      if (!state.skippingLongLine) this.malformed(state, state.line + 1, `line longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB skipped`);
+      state.skippingLongLine = true;
+    } else state.pending = data.slice(start);
   }
 
   private line(state: SourceState, data: string, start: number, end: number): void {
@@ -250,13 +262,15 @@ async function* prepend(first: Buffer, rest: Readable, count: (bytes: number) =>
   }
 }
 
+class GzipBombError extends Error {}
+
 /** Stops a gzip bomb: decompression ends with an error once the output outgrows the input by MAX_GZIP_RATIO. */
 async function* boundedExpansion(gunzip: Readable, compressed: () => number): AsyncGenerator<Buffer> {
   let expanded = 0;
   for await (const chunk of gunzip) {
     expanded += (chunk as Buffer).length;
     if (expanded > GZIP_RATIO_FLOOR_BYTES && expanded > MAX_GZIP_RATIO * compressed()) {
-      throw new Error(`gzip data expands more than ${MAX_GZIP_RATIO} times (a gzip bomb?); the rest of the file was skipped`);
+      throw new GzipBombError(`gzip data expands more than ${MAX_GZIP_RATIO} times (a gzip bomb?); the rest of the file was skipped`);
     }
     yield chunk as Buffer;
   }

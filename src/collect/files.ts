@@ -229,7 +229,8 @@ function parseYamlText(file: string, text: string, locator: SourceLocator): Pars
       value = yaml.load(docText, { filename: file });
     } catch (error) {
       const mark = (error as { mark?: { line: number } }).mark;
-      const reason = (error as { reason?: string }).reason ?? errorMessage(error);
+      // js-yaml recurses per nesting level: thousands of levels overflow the stack.
+      const reason = error instanceof RangeError ? 'nested too deeply to parse (thousands of levels)' : ((error as { reason?: string }).reason ?? errorMessage(error));
       // At the end of the stream js-yaml points one line past the document.
       out.errors.push({ source: file, line: mark ? Math.min(start + mark.line + 1, Math.max(end, start + 1)) : start + 1, message: `invalid YAML: ${reason}` });
       return;
