@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { InputError } from '../model/types.js';
@@ -37,12 +37,6 @@ export type EventHandler = (event: AuditEvent) => void;
 
 /** A line longer than this is dropped as malformed instead of being held in memory. */
 const MAX_LINE_CHARS = 64 * 1024 * 1024;
-/**
- * Gzip bomb guard: audit logs compress 10-50x; past this much output, expanding more than
- * MAX_GZIP_RATIO times the compressed bytes read so far stops the file.
- */
-const GZIP_CHECK_AFTER_BYTES = 64 * 1024 * 1024;
-const MAX_GZIP_RATIO = 200;
 /** A pretty-printed JSON document (EventList, gcloud or CloudWatch export) is read whole up to this size. */
 const MAX_DOCUMENT_CHARS = 256 * 1024 * 1024;
 
@@ -83,35 +77,21 @@ export class LineParser {
   async readStream(source: string, raw: Readable): Promise<void> {
     this.stats.sources.push(source);
     let input: Readable;
-    let compressed: { bytes: number } | undefined;
     try {
-      ({ input, compressed } = await maybeGunzip(raw));
+      input = await maybeGunzip(raw);
     } catch (error) {
       this.problem(source, undefined, `cannot read: ${errorMessage(error)}`);
       return;
     }
     const decoder = new StringDecoder('utf8');
     const state: SourceState = { source, line: 0, pending: '', document: undefined, seenContent: false, skippingLongLine: false };
-    let expanded = 0;
     try {
-      for await (const chunk of input) {
-        if (compressed) {
-          expanded += (chunk as Buffer).length;
-          if (expanded > GZIP_CHECK_AFTER_BYTES && expanded > compressed.bytes * MAX_GZIP_RATIO) {
-            input.destroy();
-            raw.destroy();
-            throw new GzipBomb(`gzip expands more than ${MAX_GZIP_RATIO} times (${compressed.bytes} bytes to over ${expanded}), a decompression bomb; stopped after line ${state.line}`);
-          }
-        }
-        this.feed(state, decoder.write(chunk as Buffer));
-      }
+      for await (const chunk of input) this.feed(state, decoder.write(chunk as Buffer));
       this.feed(state, decoder.end());
     } catch (error) {
-      if (error instanceof GzipBomb) {
-        this.problem(source, undefined, error.message);
-        return;
-      }
       const message = errorMessage(error);
+      // The line cut by a gzip bomb is part of the bomb, not a line to report.
+      if (error instanceof GzipBombError) state.pending = '';
       const truncated = /unexpected end of file/i.test(message);
       this.problem(source, undefined, truncated ? `truncated gzip: the events before the cut were read` : `read failed after line ${state.line}: ${message}`);
     }
@@ -124,6 +104,12 @@ export class LineParser {
     if (state.document !== undefined) return this.appendDocument(state, text);
     let start = 0;
     let data = text;
+    if (state.pending && !text.includes('\n')) {
+      // Still inside one line: append without searching the held text again (a long line would cost quadratic time).
+      data = state.pending + text;
+      state.pending = '';
+      return this.hold(state, data, 0);
+    }
     if (state.pending) {
       data = state.pending + text;
       state.pending = '';
@@ -135,12 +121,16 @@ export class LineParser {
       if (state.document !== undefined) return this.appendDocument(state, data.slice(end + 1));
       start = end + 1;
     }
-    if (start < data.length) {
-      if (data.length - start > MAX_LINE_CHARS) {
-        if (!state.skippingLongLine) this.malformed(state, state.line + 1, `line longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB skipped`);
-        state.skippingLongLine = true;
-      } else state.pending = data.slice(start);
-    }
+    this.hold(state, data, start);
+  }
+
+  /** Keeps the unfinished last line for the next chunk, or skips it once it is too long. */
+  private hold(state: SourceState, data: string, start: number): void {
+    if (start >= data.length) return;
+    if (data.length - start > MAX_LINE_CHARS) {
+      if (!state.skippingLongLine) this.malformed(state, state.line + 1, `line longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB skipped`);
+      state.skippingLongLine = true;
+    } else state.pending = data.slice(start);
   }
 
   private line(state: SourceState, data: string, start: number, end: number): void {
@@ -188,7 +178,14 @@ export class LineParser {
     }
     for (const event of result.events) {
       this.stats.events++;
-      this.onEvent(event);
+      const dropped = dropMistypedFields(event);
+      if (dropped.length) this.problem(state.source, line, `event fields of the wrong type ignored: ${dropped.join(', ')}`);
+      try {
+        this.onEvent(event);
+      } catch (error) {
+        // A field of an unexpected type must cost that event, not the rest of the file.
+        this.problem(state.source, line, `event not analysed: ${errorMessage(error).slice(0, 120)}`);
+      }
     }
   }
 
@@ -237,21 +234,88 @@ interface SourceState {
   skippingLongLine: boolean;
 }
 
-class GzipBomb extends Error {}
+/** Past this much decompressed output, a gzip input may expand at most MAX_GZIP_RATIO times its compressed size. */
+export const GZIP_RATIO_FLOOR_BYTES = 64 * 1024 * 1024;
+/** JSON audit logs compress 10-30 fold; deflate's ceiling is about 1,000 (long runs of one byte or one line). */
+export const MAX_GZIP_RATIO = 200;
 
 /** Peeks at the first bytes: gzip (1f 8b) is decompressed whatever the file is called. */
-async function maybeGunzip(stream: Readable): Promise<{ input: Readable; compressed?: { bytes: number } }> {
+async function maybeGunzip(stream: Readable): Promise<Readable> {
   const first = await firstChunk(stream);
-  if (!first) return { input: stream };
-  stream.unshift(first);
-  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
-    const gunzip = createGunzip();
-    const compressed = { bytes: 0 };
-    stream.on('data', (chunk: Buffer) => (compressed.bytes += chunk.length));
-    stream.on('error', (error) => gunzip.destroy(error));
-    return { input: stream.pipe(gunzip), compressed };
+  if (!first) return stream;
+  // Not stream.unshift(): a stream whose only chunk was just read may already have ended, and the chunk would be lost.
+  let compressed = 0;
+  const input = Readable.from(prepend(first, stream, (n) => (compressed += n)));
+  stream.on('error', (error) => input.destroy(error));
+  if (first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return input;
+  const gunzip = createGunzip();
+  input.on('error', (error) => gunzip.destroy(error));
+  return Readable.from(boundedExpansion(input.pipe(gunzip), () => compressed));
+}
+
+async function* prepend(first: Buffer, rest: Readable, count: (bytes: number) => void): AsyncGenerator<Buffer> {
+  count(first.length);
+  yield first;
+  for await (const chunk of rest) {
+    count((chunk as Buffer).length);
+    yield chunk as Buffer;
   }
-  return { input: stream };
+}
+
+class GzipBombError extends Error {}
+
+/** Stops a gzip bomb: decompression ends with an error once the output outgrows the input by MAX_GZIP_RATIO. */
+async function* boundedExpansion(gunzip: Readable, compressed: () => number): AsyncGenerator<Buffer> {
+  let expanded = 0;
+  for await (const chunk of gunzip) {
+    expanded += (chunk as Buffer).length;
+    if (expanded > GZIP_RATIO_FLOOR_BYTES && expanded > MAX_GZIP_RATIO * compressed()) {
+      throw new GzipBombError(`gzip data expands more than ${MAX_GZIP_RATIO} times (a gzip bomb?); the rest of the file was skipped`);
+    }
+    yield chunk as Buffer;
+  }
+}
+
+const STRING_FIELDS = ['level', 'auditID', 'stage', 'requestURI', 'verb', 'userAgent', 'requestReceivedTimestamp', 'stageTimestamp', 'timestamp'] as const;
+const OBJECT_REF_FIELDS = ['resource', 'namespace', 'name', 'apiGroup', 'apiVersion', 'subresource', 'uid'] as const;
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStringList = (value: unknown): boolean => Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+/**
+ * The analysis reads an event's fields as the audit.k8s.io types they are; a field of another
+ * type (hand-edited or foreign logs) is removed, so the event is analysed without it. Returns the removed paths.
+ */
+export function dropMistypedFields(event: AuditEvent): string[] {
+  const record = event as Record<string, unknown>;
+  const dropped: string[] = [];
+  const drop = (target: Record<string, unknown>, key: string, label: string) => {
+    delete target[key];
+    dropped.push(label);
+  };
+  for (const field of STRING_FIELDS) if (record[field] !== undefined && typeof record[field] !== 'string') drop(record, field, field);
+  for (const field of ['user', 'impersonatedUser'] as const) {
+    const user = record[field];
+    if (user === undefined) continue;
+    if (!isMap(user)) drop(record, field, field);
+    else {
+      for (const key of ['username', 'uid']) if (user[key] !== undefined && typeof user[key] !== 'string') drop(user, key, `${field}.${key}`);
+      if (user.groups !== undefined && !isStringList(user.groups)) drop(user, 'groups', `${field}.groups`);
+      if (user.extra !== undefined && !isMap(user.extra)) drop(user, 'extra', `${field}.extra`);
+    }
+  }
+  if (record.sourceIPs !== undefined && !isStringList(record.sourceIPs)) drop(record, 'sourceIPs', 'sourceIPs');
+  const ref = record.objectRef;
+  if (ref !== undefined && !isMap(ref)) drop(record, 'objectRef', 'objectRef');
+  else if (ref) for (const key of OBJECT_REF_FIELDS) if (ref[key] !== undefined && typeof ref[key] !== 'string') drop(ref, key, `objectRef.${key}`);
+  const status = record.responseStatus;
+  if (status !== undefined && !isMap(status)) drop(record, 'responseStatus', 'responseStatus');
+  else if (status) {
+    if (status.code !== undefined && typeof status.code !== 'number') drop(status, 'code', 'responseStatus.code');
+    for (const key of ['status', 'reason', 'message']) if (status[key] !== undefined && typeof status[key] !== 'string') drop(status, key, `responseStatus.${key}`);
+  }
+  const annotations = record.annotations;
+  if (annotations !== undefined && (!isMap(annotations) || Object.values(annotations).some((v) => typeof v !== 'string'))) drop(record, 'annotations', 'annotations');
+  return dropped;
 }
 
 function firstChunk(stream: Readable): Promise<Buffer | null> {

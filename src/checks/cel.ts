@@ -27,10 +27,27 @@ environment.registerFunction('ipInCidrs(string, list): bool', (ip: string, cidrs
 // for ever on JavaScript's engine: such patterns are rejected at load.
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
 
+/** A repeated group of alternatives where one alternative is a prefix of another, like (a|aa)+ or (x|x)*. */
+const REPEATED_GROUP = /\(((?:[^()\\]|\\.)*)\)(?:[+*]|\{\d+,\d*\})/g;
+
+function overlappingAlternatives(pattern: string): boolean {
+  for (const group of pattern.matchAll(REPEATED_GROUP)) {
+    const alternatives = group[1].replace(/^\?:/, '').split('|');
+    if (alternatives.length < 2) continue;
+    if (alternatives.some((a, i) => alternatives.some((b, j) => i !== j && b.startsWith(a)))) return true;
+  }
+  return false;
+}
+
 function rejectUnsafeRegexes(source: string): void {
-  for (const match of source.matchAll(/matches\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')/g)) {
+  const literal = /^\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)/;
+  for (const call of source.matchAll(/\bmatches\(/g)) {
+    const match = literal.exec(source.slice(call.index + call[0].length));
+    // A pattern computed at run time (from the object, params) could not be vetted here.
+    if (!match) throw new Error('matches() takes a string literal pattern, so that it can be checked for catastrophic backtracking at load');
     const pattern = match[1] ?? match[2] ?? '';
     if (NESTED_QUANTIFIER.test(pattern)) throw new Error(`regular expression "${pattern}" has a nested quantifier that can backtrack catastrophically`);
+    if (overlappingAlternatives(pattern)) throw new Error(`regular expression "${pattern}" repeats a group whose alternatives overlap, which can backtrack catastrophically`);
   }
 }
 

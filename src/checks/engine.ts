@@ -108,7 +108,11 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
   const durations = new Map<string, number>();
   const byKind = inventoryVariable(inventory);
   // Every check sees the same context for an object: build it once per object, not once per check.
-  const contexts = new Map<K8sObject, { context: CelContext; view: ReturnType<typeof podSpecOf> }>();
+  // Also per object: one context for forEach checks whose `item` is set per element (evaluation is
+  // synchronous, so reusing it is safe), and the elements of each forEach, shared by the checks
+  // iterating the same list. Spreading a context per element and re-listing containers per check
+  // were a fifth of runChecks' own time on the 10k corpus.
+  const contexts = new Map<K8sObject, { context: CelContext; view: ReturnType<typeof podSpecOf>; itemContext?: CelContext; elements?: Map<string, Element[] | undefined> }>();
   const contextOf = (object: K8sObject) => {
     let entry = contexts.get(object);
     if (!entry) {
@@ -138,9 +142,17 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
         // A Namespace counts towards itself, so per-namespace scores see checks on Namespace objects.
         const namespace = object.metadata?.namespace ?? (object.kind === 'Namespace' ? (object.metadata?.name ?? '') : '');
         perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + 1);
-        const elements = elementsOf(check, object, view?.path, view?.spec);
+        const entry = contexts.get(object)!;
+        let elements: Element[] | undefined;
+        if (check.forEach) {
+          entry.elements ??= new Map();
+          elements = entry.elements.get(check.forEach);
+          if (!elements) entry.elements.set(check.forEach, (elements = elementsOf(check, object, view?.path, view?.spec)));
+        }
+        const itemContext = elements ? (entry.itemContext ??= { ...context }) : undefined;
         for (const element of elements ?? [{ value: undefined, path: undefined }]) {
-          const elementContext = elements ? { ...context, item: element.value } : context;
+          if (itemContext) itemContext.item = element.value;
+          const elementContext = itemContext ?? context;
           const verdict = check.compiled.assert(elementContext);
           if (verdict === true) continue;
           if (verdict !== false) throw new Error(`assert returned ${typeof verdict}, not a boolean`);

@@ -12,6 +12,7 @@ import { exceptionsExtension, loadExceptionPacks } from '../exceptions/exception
 import { diffFindings, findingRecord } from '../findings/diff.js';
 import { readResultFile } from '../report/load.js';
 import { InputFailure } from '../util/errors.js';
+import { terminalSafe } from '../report/sanitize.js';
 
 export interface ScanFlagValues {
   format: string;
@@ -87,7 +88,7 @@ export async function reportResult(result: ScanResult, flags: ScanFlagValues): P
   if (!summaryOnStdout) {
     // Input problems must not go unseen when standard output carries no summary.
     for (const problem of [...result.coverage.errors, ...result.errors]) {
-      process.stderr.write(`kscan: ${problem.source}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
+      process.stderr.write(terminalSafe(`kscan: ${problem.source}${problem.line ? `:${problem.line}` : ''}: ${problem.message}`) + '\n');
     }
   }
   return { result, written, code: exitCode(result, flags['fail-on']) };

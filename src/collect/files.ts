@@ -172,8 +172,22 @@ function objectProblem(value: unknown): string | undefined {
   const missing = ['apiVersion', 'kind'].filter((field) => typeof object[field] !== 'string' || !object[field]);
   if (missing.length) return `document has no ${missing.join(' or ')}: not a Kubernetes object`;
   if (object.metadata === undefined) object.metadata = {};
-  if (typeof object.metadata !== 'object' || object.metadata === null || Array.isArray(object.metadata)) return 'metadata is not a mapping';
+  if (!isMapping(object.metadata)) return 'metadata is not a mapping';
+  // The API server would reject these; everything downstream (inventory, owners, reports) relies on them.
+  const metadata = object.metadata as Record<string, unknown>;
+  for (const field of ['name', 'namespace', 'uid']) {
+    if (metadata[field] !== undefined && typeof metadata[field] !== 'string') return `metadata.${field} is not a string`;
+  }
+  for (const field of ['labels', 'annotations']) {
+    if (metadata[field] !== undefined && metadata[field] !== null && !isMapping(metadata[field])) return `metadata.${field} is not a mapping`;
+  }
+  const owners = metadata.ownerReferences;
+  if (owners !== undefined && owners !== null && (!Array.isArray(owners) || !owners.every(isMapping))) return 'metadata.ownerReferences is not a list of mappings';
   return undefined;
+}
+
+function isMapping(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function parseManifestText(file: string, text: string, locator: SourceLocator): ParsedFile {
@@ -189,12 +203,21 @@ export function parseManifestText(file: string, text: string, locator: SourceLoc
       docs.forEach((doc, i) => documentObjects(doc, file, i, line, out));
       return out;
     } catch (error) {
+      // Not one JSON document: maybe several (JSON or flow-style YAML) separated by `---`, which the
+      // YAML path reads one by one; report the JSON error only when that reads nothing either.
+      const asYaml = parseYamlText(file, text, locator);
+      if (asYaml.objects.length) return asYaml;
       const position = /at position (\d+)/.exec(errorMessage(error));
-      const line = position ? lineOfOffset(text, Number(position[1])) : jsonErrorLine(text);
+      const line = Math.min(position ? lineOfOffset(text, Number(position[1])) : (jsonErrorLine(text) ?? 1), lineOfOffset(text, text.length));
       out.errors.push({ source: file, line, message: `invalid JSON: ${errorMessage(error).replace(/ in JSON at position \d+.*$/, '')}` });
       return out;
     }
   }
+  return parseYamlText(file, text, locator);
+}
+
+function parseYamlText(file: string, text: string, locator: SourceLocator): ParsedFile {
+  const out: ParsedFile = { objects: [], errors: [] };
   locator.addFile(file, text);
   const lines = text.split('\n');
   const mayHaveAliases = ALIAS_HINT.test(text);
@@ -206,8 +229,10 @@ export function parseManifestText(file: string, text: string, locator: SourceLoc
       value = yaml.load(docText, { filename: file });
     } catch (error) {
       const mark = (error as { mark?: { line: number } }).mark;
-      const reason = (error as { reason?: string }).reason ?? errorMessage(error);
-      out.errors.push({ source: file, line: mark ? start + mark.line + 1 : start + 1, message: `invalid YAML: ${reason}` });
+      // js-yaml recurses per nesting level: thousands of levels overflow the stack.
+      const reason = error instanceof RangeError ? 'nested too deeply to parse (thousands of levels)' : ((error as { reason?: string }).reason ?? errorMessage(error));
+      // At the end of the stream js-yaml points one line past the document.
+      out.errors.push({ source: file, line: mark ? Math.min(start + mark.line + 1, Math.max(end, start + 1)) : start + 1, message: `invalid YAML: ${reason}` });
       return;
     }
     if (mayHaveAliases && expandedSizeExceeds(value, MAX_EXPANDED_NODES)) {

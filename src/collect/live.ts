@@ -239,7 +239,9 @@ export async function collectLive(options: LiveOptions = {}): Promise<Collection
           result = { objects: [], coverage: entry(r, 'forbidden', 0, error.apiMessage) };
         } else {
           const attempts = isRetryable(error) ? ` (gave up after ${(options.maxRetries ?? 4) + 1} attempts)` : '';
-          const message = `${describe(error)}${attempts}`;
+          // Discovery succeeded with these credentials, so a 401 now means they stopped working mid-scan.
+          const expired = error instanceof ApiStatusError && error.status === 401;
+          const message = expired ? '401 Unauthorized: the credentials were rejected part-way through the scan (token expired or revoked?)' : `${describe(error)}${attempts}`;
           errors.push({ source: r.group ? `/apis/${r.group}/${r.version}/${r.resource}` : `/api/v1/${r.resource}`, message: `listing ${r.kind} failed: ${message}` });
           result = { objects: [], coverage: entry(r, 'failed', 0, message) };
         }

@@ -40,8 +40,17 @@ function objectsFileName(apiVersion: string, kind: string): string {
 export function redactSecret(object: K8sObject): K8sObject {
   if (object.kind !== 'Secret') return object;
   const { data: _data, stringData: _stringData, ...rest } = object;
+  // `kubectl apply` keeps the whole applied Secret, values included, in this annotation; it even
+  // comes with metadata-only lists.
+  const annotations = rest.metadata?.annotations;
+  if (annotations && LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _applied, ...kept } = annotations;
+    return { ...rest, metadata: { ...rest.metadata, annotations: kept } } as K8sObject;
+  }
   return rest as K8sObject;
 }
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 export interface SnapshotWriteOptions {
   /** Audit log files or directories to keep in audit/, so the snapshot replays audit analysis too. */

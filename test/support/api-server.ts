@@ -284,12 +284,15 @@ export interface Fault {
   path: RegExp | string;
   /**
    * 'reset' destroys the socket before any response; 'reset-mid-body' sends the status line, headers
-   * and half the body, then destroys the socket.
+   * and half the body, then destroys the socket; 'truncated' sends a complete 200 response whose
+   * JSON body is cut in half (a proxy that drops the tail); 'slow' answers normally after `delayMs`.
    */
-  status: 429 | 500 | 503 | 410 | 'reset' | 'reset-mid-body';
+  status: 429 | 500 | 503 | 410 | 'reset' | 'reset-mid-body' | 'truncated' | 'slow';
   times: number;
   /** Seconds, sent as the Retry-After header (429 and 503). */
   retryAfter?: number;
+  /** 'slow': milliseconds to wait before answering normally; default 1000. */
+  delayMs?: number;
 }
 
 export interface FixtureApiServerOptions {
@@ -313,6 +316,8 @@ export interface FixtureApiServerOptions {
   user?: string;
   /** PKI name (testPki); default 'kscan-fixture'. */
   pki?: string;
+  /** The bearer token is refused (401) once this many requests were authenticated with it: a token expiring mid-scan. */
+  tokenExpiresAfterRequests?: number;
   /** Delay before answering each request, to make concurrency observable. */
   latencyMs?: number;
   /** nodes/proxy answers per node name: 403 (the caller may not get nodes/proxy) or 503 (kubelet unreachable). */
@@ -497,24 +502,27 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
     res.end(req.method === 'HEAD' ? undefined : text);
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  let tokenRequests = 0;
+  /** `resumed`: the record of a request that a 'slow' fault held back, now answered without faults. */
+  const handle = (req: IncomingMessage, res: ServerResponse, resumed?: RequestRecord) => {
     const url = new URL(req.url ?? '/', 'https://fixture');
     const query = Object.fromEntries(url.searchParams);
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, accept: req.headers.accept, at: Date.now() - started };
-    requests.push(record);
+    const record: RequestRecord = resumed ?? { method: req.method ?? 'GET', path: url.pathname, query, status: 0, accept: req.headers.accept, at: Date.now() - started };
+    if (!resumed) requests.push(record);
     const reply = (code: number, body: unknown, headers?: Record<string, string>) => send(req, res, record, code, body, headers);
 
     // Authentication: bearer token, or a client certificate from the fixture CA when enabled.
     const tlsSocket = req.socket as TLSSocket;
     const certOk = options.clientCertificates === true && tlsSocket.authorized === true;
-    if (!certOk && req.headers.authorization !== `Bearer ${token}`) {
+    const tokenOk = req.headers.authorization === `Bearer ${token}` && (resumed !== undefined || options.tokenExpiresAfterRequests === undefined || ++tokenRequests <= options.tokenExpiresAfterRequests);
+    if (!certOk && !tokenOk) {
       reply(401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
 
     // Injected faults: the first matching one with times left.
     const raw = url.pathname + (url.search ? url.search : '?');
-    const fault = faults.find((f) => f.times > 0 && (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(raw)));
+    const fault = resumed ? undefined : faults.find((f) => f.times > 0 && (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(raw)));
     if (fault) {
       fault.times--;
       const retry: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
@@ -529,6 +537,14 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
           res.write(body.slice(0, Math.max(1, Math.floor(body.length / 2))), () => req.socket.destroy());
           return;
         }
+        case 'truncated': {
+          const body = JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(resourceVersion) }, items: itemsForFault(url.pathname) });
+          reply(200, body.slice(0, Math.max(1, Math.floor(body.length / 2))), { 'Content-Type': 'application/json' });
+          return;
+        }
+        case 'slow':
+          setTimeout(() => safeHandle(req, res, record), fault.delayMs ?? 1000);
+          return;
         case 429:
           reply(429, status(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: fault.retryAfter ?? 1 }), retry);
           return;
@@ -751,9 +767,9 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
     if (options.latencyMs) setTimeout(() => safeHandle(req, res), options.latencyMs);
     else safeHandle(req, res);
   });
-  const safeHandle = (req: IncomingMessage, res: ServerResponse) => {
+  const safeHandle = (req: IncomingMessage, res: ServerResponse, resumed?: RequestRecord) => {
     try {
-      handle(req, res);
+      handle(req, res, resumed);
     } catch (error) {
       if (!res.headersSent) {
         res.writeHead(500, { 'Content-Type': 'application/json' });
