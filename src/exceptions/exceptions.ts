@@ -11,6 +11,7 @@ import type { ReportSection } from '../scan/result.js';
 import type { ScanExtension } from '../scan/scan.js';
 import { parseConfig, type ExceptionRule } from '../config/config.js';
 import { objectLabel } from '../report/common.js';
+import { globMatch, globMatcher } from '../util/glob.js';
 
 export const EXCEPTION_PACKS_DIR = fileURLToPath(new URL('../../../checks/exceptions', import.meta.url));
 export const IGNORE_ANNOTATION = 'kscan.io/ignore';
@@ -52,12 +53,6 @@ export async function loadExceptionPacks(dir = EXCEPTION_PACKS_DIR): Promise<Exc
   return rules;
 }
 
-/** `*` matches any run of characters; everything else is literal. */
-function globMatcher(patterns: string[] | undefined): ((value: string) => boolean) | undefined {
-  if (!patterns?.length) return undefined;
-  const regex = new RegExp(`^(?:${patterns.map((p) => p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')).join('|')})$`);
-  return (value) => regex.test(value);
-}
 
 interface CompiledRule {
   rule: ExceptionRule & { pack?: string };
@@ -142,7 +137,7 @@ export function exceptionsExtension(options: ExceptionOptions): ScanExtension {
           annotated = parsed;
           annotationCache.set(label, annotated);
         }
-        const byAnnotation = annotated?.entries.find((entry) => globMatcher([entry.check])!(finding.checkId));
+        const byAnnotation = annotated?.entries.find((entry) => globMatch(entry.check, finding.checkId));
         if (byAnnotation) {
           const key = `${label}\u0000${byAnnotation.reason}`;
           const entry = annotations.get(key) ?? { object: label, checks: annotated!.entries.map((e) => e.check), reason: byAnnotation.reason, suppressed: 0 };

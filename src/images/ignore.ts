@@ -1,5 +1,6 @@
 // Accepted vulnerabilities: an ignore list with a reason and an expiry for every entry, so an
 // acceptance is a decision with an end date rather than a permanent blind spot.
+import { globMatch } from '../util/glob.js';
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import type { InputError } from '../model/types.js';
@@ -11,7 +12,7 @@ export interface IgnoreRule {
   reason: string;
   expires: string;
   /** Glob patterns (* matches anything) on the image name or repository; all images when absent. */
-  images?: RegExp[];
+  images?: string[];
 }
 
 export interface IgnoreList {
@@ -19,7 +20,6 @@ export interface IgnoreList {
   errors: InputError[];
 }
 
-const globToRegExp = (glob: string) => new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 
 /**
  * Reads `ignore: [{id, reason, expires, images?}]` (YAML or JSON). An entry without a reason or a
@@ -42,7 +42,7 @@ export async function loadIgnoreList(file: string, now = new Date()): Promise<Ig
     const expires = entry.expires instanceof Date ? entry.expires.toISOString().slice(0, 10) : String(entry.expires ?? '');
     if (!/^\d{4}-\d{2}-\d{2}/.test(expires) || Number.isNaN(Date.parse(expires))) return list.errors.push({ source: where, message: 'needs an expiry date (expires: YYYY-MM-DD); not applied', stage: 'collect' });
     if (Date.parse(expires) < now.getTime()) return list.errors.push({ source: where, message: `expired on ${expires}; no longer applied`, stage: 'collect' });
-    const images = Array.isArray(entry.images) ? entry.images.filter((i): i is string => typeof i === 'string').map(globToRegExp) : undefined;
+    const images = Array.isArray(entry.images) ? entry.images.filter((i): i is string => typeof i === 'string') : undefined;
     list.rules.push({ id: entry.id, reason: entry.reason.trim(), expires, ...(images ? { images } : {}) });
     return undefined;
   });
@@ -50,5 +50,5 @@ export async function loadIgnoreList(file: string, now = new Date()): Promise<Ig
 }
 
 export function isIgnored(rules: IgnoreRule[], id: string, imageNames: string[]): boolean {
-  return rules.some((rule) => rule.id === id && (!rule.images || rule.images.some((re) => imageNames.some((name) => re.test(name)))));
+  return rules.some((rule) => rule.id === id && (!rule.images || rule.images.some((pattern) => imageNames.some((name) => globMatch(pattern, name)))));
 }
