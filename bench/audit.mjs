@@ -14,6 +14,7 @@
 //   jq       jq -c 'select(.verb == "create")' <file> (one select filter; when jq is installed)
 // reporting median wall time, events per second, CPU time and peak RSS (GNU time -v), and the
 // ratio kscan / parse. Results: a table on stdout and bench/results/audit.json.
+import { table } from './lib/format.mjs';
 import { mulberry32 as prng } from '../fixtures/lib/prng.mjs';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
@@ -202,15 +203,6 @@ const median = (values) => {
 };
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
-function table(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
 
 export async function benchAudit({ events = 1_000_000, runs = 3, warmup = true, quiet = false, jq = true } = {}) {
   const loadBefore = machineLoad();

@@ -18,6 +18,7 @@
 // the ratio is given against both: process wall / process wall, and kscan wall / in-process parse.
 //
 // Results: a table on stdout and bench/results/manifests.json.
+import { fmtMiB, fmtMs, table } from './lib/format.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -103,21 +104,8 @@ async function ensureCorpus(objects, dir, quiet) {
   return { dir: target, summary: JSON.parse(await readFile(summaryFile, 'utf8')) };
 }
 
-function fmtMs(ms) {
-  return ms === undefined ? '-' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
-}
 
-function fmtMiB(kib) {
-  return kib === undefined ? '-' : `${(kib / 1024).toFixed(0)} MiB`;
-}
 
-function table(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
-}
 
 export async function benchManifests({ objects = 10_000, dir, runs = 3, warmup = true, quiet = false } = {}) {
   const loadBefore = machineLoad();

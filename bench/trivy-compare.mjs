@@ -12,6 +12,7 @@
 // trivy runs once per size (it is the slow side); kscan runs --runs times and the median counts.
 //
 // Results: a table on stdout and bench/results/trivy-compare.json.
+import { fmtMiB, fmtMs, table } from './lib/format.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -192,19 +193,6 @@ export function overlap(trivyJson, kscanJson, dir, index) {
   return { pairs, unmappedTrivy, unmappedKscan };
 }
 
-function fmtMs(ms) {
-  return ms === undefined ? '-' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
-}
-function fmtMiB(kib) {
-  return kib === undefined ? '-' : `${(kib / 1024).toFixed(0)} MiB`;
-}
-function table(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
-}
 
 export async function benchTrivyCompare({ sizes = [300, 1000], runs = 3, trivy, quiet = false } = {}) {
   const trivyBinary = await trivyPath(trivy);
