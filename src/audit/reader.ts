@@ -90,10 +90,14 @@ export class LineParser {
       this.feed(state, decoder.end());
     } catch (error) {
       const message = errorMessage(error);
-      // The line cut by a gzip bomb is part of the bomb, not a line to report.
-      if (error instanceof GzipBombError) state.pending = '';
-      const truncated = /unexpected end of file/i.test(message);
-      this.problem(source, undefined, truncated ? `truncated gzip: the events before the cut were read` : `read failed after line ${state.line}: ${message}`);
+      if (error instanceof GzipBombError) {
+        // The line cut by a gzip bomb is part of the bomb, not a line to report.
+        state.pending = '';
+        this.problem(source, undefined, `${message} (stopped after line ${state.line})`);
+      } else {
+        const truncated = /unexpected end of file/i.test(message);
+        this.problem(source, undefined, truncated ? `truncated gzip: the events before the cut were read` : `read failed after line ${state.line}: ${message}`);
+      }
     }
     this.finish(state);
   }

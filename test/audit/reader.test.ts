@@ -115,7 +115,7 @@ describe('audit log reader', () => {
     expect(ids).to.deep.equal(['before', 'after']);
     expect(stats.problems).to.have.length(1);
     expect(stats.problems[0].source).to.equal(path.join(dir, 'bomb.gz'));
-    expect(stats.problems[0].message).to.match(/expands more than 200 times .*decompression bomb/);
+    expect(stats.problems[0].message).to.match(/^gzip data expands more than 200 times \(a gzip bomb\?\); the rest of the file was skipped \(stopped after line \d+\)$/);
   });
 
   it('reads events with missing fields and out-of-order timestamps without losing any', async () => {
