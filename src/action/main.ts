@@ -7,12 +7,12 @@ import { copyFile, mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { SEVERITIES, type Finding, type Severity } from '../model/types.js';
+import { SEVERITIES, type Finding } from '../model/types.js';
 import { collectFiles } from '../collect/files.js';
 import { collectLive } from '../collect/live.js';
 import { loadConfig } from '../config/config.js';
 import { scanAndWrite, type ScanFlagValues } from '../cli/run-scan.js';
-import { reportStem } from '../cli/output.js';
+import { failingFindings, gatedFindings, reportStem } from '../cli/output.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { objectLabel } from '../report/common.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
@@ -94,8 +94,7 @@ export async function run(): Promise<void> {
     await mkdir(path.dirname(path.resolve(sarifFile)), { recursive: true });
     await copyFile(sarif, sarifFile);
   }
-  const fresh = result.baseline ? new Set(result.baseline.newFingerprints) : undefined;
-  const gated = fresh ? result.findings.filter((f) => fresh.has(f.fingerprint)) : result.findings;
+  const gated = gatedFindings(result);
   for (const severity of SEVERITIES) core.setOutput(severity, result.summary.bySeverity[severity]);
   core.setOutput('findings', result.summary.findings);
   core.setOutput('new-findings', gated.length);
@@ -106,13 +105,13 @@ export async function run(): Promise<void> {
 
   if (core.getInput('annotations') !== 'false') {
     // The worst first, and those a reviewer can click through to (with a file) before the rest.
-    const rank = (f: Finding) => SEVERITIES.indexOf(f.severity as Severity) * 2 + (f.location ? 0 : 1);
+    const rank = (f: Finding) => SEVERITIES.indexOf(f.severity) * 2 + (f.location ? 0 : 1);
     for (const finding of [...gated].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_ANNOTATIONS)) annotate(finding);
   }
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderMarkdown(result)).write();
 
   if (code === 2) core.setFailed('kscan: the scan could not read its input or load its checks (see the problems above)');
-  else if (code === 1) core.setFailed(`kscan: ${gated.filter((f) => SEVERITIES.indexOf(f.severity) <= SEVERITIES.indexOf(failOn as Severity)).length} ${fresh ? 'new ' : ''}finding(s) at or above ${failOn}`);
+  else if (code === 1) core.setFailed(`kscan: ${failingFindings(result, failOn).length} ${result.baseline ? 'new ' : ''}finding(s) at or above ${failOn}`);
 }
 
 run().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 // Renders a result in the chosen format, writes it, and turns findings into the exit code.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Severity } from '../model/types.js';
+import type { Finding, Severity } from '../model/types.js';
 import { SEVERITY_RANK } from '../model/types.js';
 import type { ScanResult } from '../scan/result.js';
 import { FORMATS } from '../report/formats.js';
@@ -56,14 +56,22 @@ export async function writeReports(result: ScanResult, formats: string[], output
   return [];
 }
 
+/** The findings the gate looks at: with a baseline, only what this change introduced. */
+export function gatedFindings(result: ScanResult): Finding[] {
+  const fresh = result.baseline ? new Set(result.baseline.newFingerprints) : undefined;
+  return fresh ? result.findings.filter((finding) => fresh.has(finding.fingerprint)) : result.findings;
+}
+
+/** The gated findings at or above --fail-on (none for `none`). */
+export function failingFindings(result: ScanResult, failOn: string): Finding[] {
+  if (failOn === 'none') return [];
+  const threshold = SEVERITY_RANK[failOn as Severity];
+  return gatedFindings(result).filter((finding) => SEVERITY_RANK[finding.severity] >= threshold);
+}
+
 /** 2 when nothing usable was read or a check failed to load, 1 when a (new, with --baseline) finding reaches --fail-on, else 0. */
 export function exitCode(result: ScanResult, failOn: string): number {
   if (result.summary.objects === 0 && result.coverage.errors.length > 0) return EXIT.usage;
   if (result.errors.some((error) => error.stage === 'load')) return EXIT.usage;
-  if (failOn === 'none') return EXIT.clean;
-  const threshold = SEVERITY_RANK[failOn as Severity];
-  // With a baseline, only what this change introduced can fail the gate.
-  const fresh = result.baseline ? new Set(result.baseline.newFingerprints) : undefined;
-  const gated = fresh ? result.findings.filter((finding) => fresh.has(finding.fingerprint)) : result.findings;
-  return gated.some((finding) => SEVERITY_RANK[finding.severity] >= threshold) ? EXIT.findings : EXIT.clean;
+  return failingFindings(result, failOn).length ? EXIT.findings : EXIT.clean;
 }
