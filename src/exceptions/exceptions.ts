@@ -123,24 +123,29 @@ export function exceptionsExtension(options: ExceptionOptions): ScanExtension {
       const compiled = [...options.rules, ...options.packs].map((rule) => compile(rule, today));
       const annotations = new Map<string, ExceptionsReport['annotations'][number]>();
       const problems: InputError[] = [];
-      const annotationCache = new Map<string, { entries: { check: string; reason: string }[] } | undefined>();
+      // Each object's kscan.io/ignore annotation, parsed once (its problems reported once).
+      const ignoreCache = new Map<K8sObject, { check: string; reason: string }[]>();
+      const ignoreEntriesOf = (object: K8sObject | undefined, label: string) => {
+        if (!object) return [];
+        let entries = ignoreCache.get(object);
+        if (!entries) {
+          const value = object.metadata?.annotations?.[IGNORE_ANNOTATION];
+          const parsed = typeof value === 'string' ? parseIgnoreAnnotation(value) : { entries: [], problems: [] };
+          for (const problem of parsed.problems) problems.push({ source: label, message: `annotation ${IGNORE_ANNOTATION}: ${problem}`, stage: 'config' });
+          ignoreCache.set(object, (entries = parsed.entries));
+        }
+        return entries;
+      };
       const objectOf = (finding: Finding): K8sObject | undefined => inventory.get(finding.object.kind, finding.object.namespace, finding.object.name)?.object;
       const kept: Finding[] = [];
       for (const finding of findings) {
         const object = objectOf(finding);
         const label = objectLabel(finding.object);
-        let annotated = annotationCache.get(label);
-        if (!annotationCache.has(label)) {
-          const value = object?.metadata?.annotations?.[IGNORE_ANNOTATION];
-          const parsed = typeof value === 'string' ? parseIgnoreAnnotation(value) : undefined;
-          for (const problem of parsed?.problems ?? []) problems.push({ source: label, message: `annotation ${IGNORE_ANNOTATION}: ${problem}`, stage: 'config' });
-          annotated = parsed;
-          annotationCache.set(label, annotated);
-        }
-        const byAnnotation = annotated?.entries.find((entry) => globMatch(entry.check, finding.checkId));
+        const ignores = ignoreEntriesOf(object, label);
+        const byAnnotation = ignores.find((entry) => globMatch(entry.check, finding.checkId));
         if (byAnnotation) {
           const key = `${label}\u0000${byAnnotation.reason}`;
-          const entry = annotations.get(key) ?? { object: label, checks: annotated!.entries.map((e) => e.check), reason: byAnnotation.reason, suppressed: 0 };
+          const entry = annotations.get(key) ?? { object: label, checks: ignores.map((e) => e.check), reason: byAnnotation.reason, suppressed: 0 };
           entry.suppressed++;
           annotations.set(key, entry);
           continue;
