@@ -1,11 +1,11 @@
 // Accepted vulnerabilities: an ignore list with a reason and an expiry for every entry, so an
 // acceptance is a decision with an end date rather than a permanent blind spot.
-import { globMatch } from '../util/glob.js';
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import type { InputError } from '../model/types.js';
 import { errorMessage, InputFailure } from '../util/errors.js';
 import { isRecord } from '../inventory/podspec.js';
+import { globMatch } from '../util/glob.js';
 
 export interface IgnoreRule {
   id: string;
