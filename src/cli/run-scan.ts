@@ -49,7 +49,7 @@ export async function scanAndReport(collection: Collection, target: ScanTarget, 
 
 /** Scan, write the reports, and say what came of it (the GitHub Action reads the result too). */
 export async function scanAndWrite(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<ScanOutcome> {
-  parseFormats(flags.format);
+  parseFormats(flags.format); // a bad --format fails before the scan, not after it
   return reportResult(await scanOnly(collection, target, flags, options), flags);
 }
 

@@ -2,6 +2,7 @@ import { Flags, type Interfaces } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
 import { connectionFlags, imageFlags, scanFlags } from '../cli/flags.js';
 import { reportResult, scanOnly } from '../cli/run-scan.js';
+import { parseFormats } from '../cli/output.js';
 import { mergeResults } from '../scan/merge.js';
 import type { ScanResult } from '../scan/result.js';
 import type { LoadedConfig } from '../config/config.js';
@@ -51,6 +52,7 @@ export default class Cluster extends KscanCommand {
   async run(): Promise<void> {
     const parsed = await this.parse(Cluster);
     const { flags, config } = await withConfig(parsed.flags, parsed.metadata);
+    parseFormats(flags.format); // a bad --format fails before a live scan, not after it
     const startedAt = new Date();
     const contexts = flags['all-contexts'] ? kubeconfigContexts(flags.kubeconfig) : (flags.context ?? []);
     if (contexts.length <= 1) {
