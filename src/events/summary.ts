@@ -43,11 +43,11 @@ const MAX_MESSAGE = 200;
 
 export const isEventObject = (object: K8sObject): boolean => object.kind === 'Event' && (object.apiVersion === 'v1' || object.apiVersion.startsWith('events.k8s.io/'));
 
-interface Normalized {
+export interface NormalizedEvent {
   type: string;
   reason: string;
   namespace: string;
-  target: { kind: string; namespace?: string; name: string };
+  target: { apiVersion?: string; kind: string; namespace?: string; name: string };
   occurrences: number;
   lastSeen: string;
   message: string;
@@ -58,7 +58,7 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' &
 const num = (value: unknown): number | undefined => (typeof value === 'number' && value > 0 ? value : undefined);
 
 /** Both API shapes as one: core/v1 (involvedObject, count, message) and events.k8s.io/v1 (regarding, series, note). */
-function normalize(object: K8sObject): Normalized {
+function normalizeEvent(object: K8sObject): NormalizedEvent {
   const o = object as unknown as Json;
   const modern = object.apiVersion.startsWith('events.k8s.io/');
   const ref = ((modern ? o.regarding : o.involvedObject) ?? {}) as Json;
@@ -67,7 +67,7 @@ function normalize(object: K8sObject): Normalized {
     type: str(o.type) ?? 'Normal',
     reason: str(o.reason) ?? '(none)',
     namespace: object.metadata?.namespace ?? str(ref.namespace) ?? '',
-    target: { kind: str(ref.kind) ?? '(unknown)', namespace: str(ref.namespace) ?? object.metadata?.namespace, name: str(ref.name) ?? '' },
+    target: { apiVersion: str(ref.apiVersion), kind: str(ref.kind) ?? '(unknown)', namespace: str(ref.namespace) ?? object.metadata?.namespace, name: str(ref.name) ?? '' },
     occurrences: num(series.count) ?? num(modern ? o.deprecatedCount : o.count) ?? 1,
     lastSeen:
       str(series.lastObservedTime) ?? str(modern ? o.deprecatedLastTimestamp : o.lastTimestamp) ?? str(o.eventTime) ?? str(modern ? o.deprecatedFirstTimestamp : o.firstTimestamp) ?? str(object.metadata?.creationTimestamp) ?? '',
@@ -87,7 +87,7 @@ const OWNER_KINDS_BY_SUFFIX: [RegExp, string[]][] = [
 ];
 
 /** The workload an event is about: the top owner of its object, found by name when the object is gone. */
-export function workloadOf(inventory: Inventory, target: Normalized['target']): { kind: string; name: string } {
+export function workloadOf(inventory: Inventory, target: NormalizedEvent['target']): { kind: string; name: string } {
   const found = inventory.get(target.kind, target.namespace, target.name)?.object;
   if (found) {
     const top = inventory.topOwner(found);
@@ -110,22 +110,27 @@ export function workloadOf(inventory: Inventory, target: Normalized['target']): 
   return { kind: target.kind, name: target.name };
 }
 
-export function summarizeEvents(objects: K8sObject[], inventory: Inventory): EventsReport {
-  // events.k8s.io/v1 and core/v1 serve the same stored events: count each uid once.
+/** The Event objects among these, normalized; events.k8s.io/v1 and core/v1 serve the same stored events, so each uid once. */
+export function* distinctEvents(objects: Iterable<K8sObject>): Generator<NormalizedEvent> {
   const seen = new Set<string>();
+  for (const object of objects) {
+    if (!isEventObject(object)) continue;
+    const id = object.metadata?.uid ?? `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    yield normalizeEvent(object);
+  }
+}
+
+export function summarizeEvents(objects: K8sObject[], inventory: Inventory): EventsReport {
   const reasons = new Map<string, EventReasonCount>();
   const namespaces = new Map<string, { warnings: number; occurrences: number; reasons: Map<string, number> }>();
   const workloads = new Map<string, WorkloadWarnings>();
   let events = 0;
   let warnings = 0;
   let warningOccurrences = 0;
-  for (const object of objects) {
-    if (!isEventObject(object)) continue;
-    const id = object.metadata?.uid ?? `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
+  for (const event of distinctEvents(objects)) {
     events++;
-    const event = normalize(object);
     if (event.type !== 'Warning') continue;
     warnings++;
     warningOccurrences += event.occurrences;

@@ -9,6 +9,7 @@ import type { Finding, Severity } from '../model/types.js';
 import { SEVERITY_RANK } from '../model/types.js';
 import { checkInFrameworks, frameworkIds } from '../checks/frameworks.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
+import type { SignalOptions } from '../events/signals.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/watch-config.schema.json', import.meta.url));
 
@@ -35,6 +36,7 @@ interface RawConfig {
   delivery?: { timeout?: Duration; retryBase?: Duration; retryMax?: Duration; maxBatch?: number };
   sinks: { name: string; type: 'webhook' | 'slack' | 'stdout'; url?: string | SecretRef; secret?: SecretRef; headers?: Record<string, string>; route?: FilterConfig; group?: Duration }[];
   thresholds?: { name: string; match?: FilterConfig; count: number; window: Duration; groupBy?: ThresholdPolicy['groupBy'] }[];
+  events?: { warnings?: boolean } & SignalOptions;
 }
 
 export interface SinkConfig {
@@ -67,6 +69,8 @@ export interface WatchConfig {
   delivery: { timeoutMs: number; retryBaseMs: number; retryMaxMs: number; maxBatch: number };
   sinks: SinkConfig[];
   thresholds: ThresholdPolicy[];
+  /** Warning Events as findings (src/events/signals.ts); absent when not enabled. */
+  events?: SignalOptions;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -144,6 +148,7 @@ export function parseWatchConfig(text: string, file: string, env: NodeJS.Process
     },
     sinks,
     thresholds,
+    ...(config.events?.warnings ? { events: { reasons: config.events.reasons, excludeReasons: config.events.excludeReasons, minOccurrences: config.events.minOccurrences } } : {}),
   };
 }
 

@@ -101,6 +101,11 @@ export class WatchEvaluator {
     return this.objects.size;
   }
 
+  /** The watched objects (not derived ones) as an inventory, for folding events onto workloads. */
+  inventory(): Inventory {
+    return new Inventory([...this.objects.values()]);
+  }
+
   get pending(): number {
     return this.dirty.size;
   }

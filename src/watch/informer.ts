@@ -31,6 +31,8 @@ export interface InformerOptions {
   /** First reconnect delay in ms, doubled per failure, with jitter; default 500. */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
+  /** Server-side filter, e.g. type=Warning for Events: only matching objects are listed, watched and kept. */
+  fieldSelector?: string;
   onReconnect?: (kind: string, reason: string) => void;
   onRelist?: (kind: string) => void;
 }
@@ -134,7 +136,7 @@ export class Informer {
       let rv = '';
       try {
         do {
-          const page = (await this.client.get(this.base, { limit: pageSize, ...(token ? { continue: token } : {}) }, accept)) as {
+          const page = (await this.client.get(this.base, { limit: pageSize, ...(this.options.fieldSelector ? { fieldSelector: this.options.fieldSelector } : {}), ...(token ? { continue: token } : {}) }, accept)) as {
             metadata?: { continue?: string; resourceVersion?: string };
             items?: Record<string, unknown>[];
           };
@@ -175,6 +177,7 @@ export class Informer {
     url.searchParams.set('allowWatchBookmarks', 'true');
     url.searchParams.set('timeoutSeconds', String(timeout));
     if (this.resourceVersion) url.searchParams.set('resourceVersion', this.resourceVersion);
+    if (this.options.fieldSelector) url.searchParams.set('fieldSelector', this.options.fieldSelector);
     const options: https.RequestOptions = { method: 'GET', headers: { Accept: this.secret ? PARTIAL_METADATA_ACCEPT : 'application/json' } };
     // Credentials, CA and client certificates exactly as the kubeconfig says (exec plugins re-run per connection).
     await this.kc.applyToHTTPSOptions(options);

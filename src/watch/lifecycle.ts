@@ -9,6 +9,11 @@ import { ThresholdWindows } from '../util/threshold.js';
 import { matchesFilter, type SinkConfig, type ThresholdPolicy } from './config.js';
 import type { EventType, StoredFinding, WatchEvent, WatchState } from './state.js';
 
+/** The findings open now, by fingerprint (a Map, or several read as one). */
+export interface FindingLookup {
+  get(fingerprint: string): Finding | undefined;
+}
+
 export class Lifecycle {
   readonly open: Map<string, StoredFinding>;
   private readonly windows: ThresholdWindows[];
@@ -27,7 +32,7 @@ export class Lifecycle {
    * One step. `keep` says whether a stored finding missing from `current` may be resolved: at start,
    * findings on kinds that could not be listed are kept open rather than resolved.
    */
-  step(current: Map<string, Finding>, touched: Iterable<string>, keep?: (finding: Finding) => boolean, now = Date.now()): WatchEvent[] {
+  step(current: FindingLookup, touched: Iterable<string>, keep?: (finding: Finding) => boolean, now = Date.now()): WatchEvent[] {
     const upserts: [string, StoredFinding][] = [];
     const deletes: string[] = [];
     const events: WatchEvent[] = [];

@@ -12,6 +12,8 @@ import { resolveFrameworks } from '../checks/frameworks.js';
 import { fatal, makeClient } from '../collect/kube/client.js';
 import { loadKubeConfig, type LoadKubeConfigOptions } from '../collect/kube/kubeconfig.js';
 import { SEVERITIES } from '../model/types.js';
+import { EVENT_SIGNAL_IDS, warningFindings } from '../events/signals.js';
+import { WORKLOAD_KINDS } from '../inventory/podspec.js';
 import { InputFailure } from '../util/errors.js';
 import type { WatchConfig } from './config.js';
 import { DERIVED_KINDS, WatchEvaluator, kindsToWatch, watchableChecks } from './evaluator.js';
@@ -67,6 +69,11 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
 
   let ready = false;
   let evaluator: WatchEvaluator | undefined;
+  // Warning Events as findings (config `events:`), kept apart from the check findings.
+  let events: Informer | undefined;
+  let warnings = new Map<string, Finding>();
+  let eventsChanged = false;
+  const current = { get: (fingerprint: string) => evaluator?.findings.get(fingerprint) ?? warnings.get(fingerprint) };
   metrics.onCollect(() => {
     metrics.set('kscan_watch_ready', {}, ready ? 1 : 0);
     const memory = process.memoryUsage();
@@ -76,7 +83,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     const depths = state.depths();
     for (const sink of config.sinks) metrics.set('kscan_watch_queue_depth', { sink: sink.name }, depths.get(sink.name) ?? 0);
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<string, number>;
-    for (const finding of evaluator?.findings.values() ?? []) counts[finding.severity]++;
+    for (const finding of [...(evaluator?.findings.values() ?? []), ...warnings.values()]) counts[finding.severity]++;
     for (const severity of SEVERITIES) metrics.set('kscan_watch_findings', { severity }, counts[severity]);
   });
 
@@ -98,12 +105,19 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   let stopped = false;
 
   const publish = (touched: Iterable<string>, keep?: (finding: Finding) => boolean) => {
-    const events = lifecycle.step(evaluator!.findings, touched, keep);
-    for (const event of events) metrics.inc('kscan_watch_events_total', { type: event.type });
-    if (events.length) {
-      log.info('findings changed', { opened: events.filter((e) => e.type === 'opened').length, resolved: events.filter((e) => e.type === 'resolved').length });
+    const changes = lifecycle.step(current, touched, keep);
+    for (const change of changes) metrics.inc('kscan_watch_events_total', { type: change.type });
+    if (changes.length) {
+      log.info('findings changed', { opened: changes.filter((e) => e.type === 'opened').length, resolved: changes.filter((e) => e.type === 'resolved').length });
       outbox.wake();
     }
+  };
+  /** Recomputes the Warning findings; returns every fingerprint that was or is open among them. */
+  const refreshWarnings = (): Set<string> => {
+    eventsChanged = false;
+    const previous = warnings;
+    warnings = events && config.events ? warningFindings(events.store.values(), evaluator!.inventory(), config.events) : new Map();
+    return new Set([...previous.keys(), ...warnings.keys()]);
   };
   const flush = () => {
     timer = undefined;
@@ -113,6 +127,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
       metrics.inc('kscan_watch_evaluations_total');
       metrics.inc('kscan_watch_evaluation_seconds_total', {}, stats.ms / 1000);
       log.debug('evaluated', { affected: stats.affected, fullChecks: stats.fullChecks, ms: Math.round(stats.ms) });
+      if (eventsChanged) for (const fingerprint of refreshWarnings()) touched.add(fingerprint);
       publish(touched);
     } catch (error) {
       log.error('evaluation failed', { error: (error as Error).message });
@@ -124,21 +139,33 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     // The window starts with the first change, so a steady stream of changes still flushes.
     timer ??= setTimeout(flush, config.debounceMs);
   };
+  const onEvent = () => {
+    if (!evaluator) return;
+    eventsChanged = true;
+    timer ??= setTimeout(flush, config.debounceMs);
+  };
 
   const readyPromise = (async () => {
     let discovered;
     try {
-      discovered = await discoverKinds(client, kindsToWatch(checks));
+      const wanted = kindsToWatch(checks);
+      // Events are folded onto the workloads that own their pods, so those are watched too.
+      if (config.events) for (const kind of ['Event', ...WORKLOAD_KINDS]) wanted.add(kind);
+      discovered = await discoverKinds(client, wanted);
     } catch (error) {
       throw fatal(error, client, kc, 'discovery');
     }
     if (discovered.missing.length) log.info('kinds the checks match that the cluster does not serve', { kinds: discovered.missing });
-    const informers = discovered.kinds.map((kind) => new Informer(kind, client, kc, onChange, log, {
+    const informerOptions: InformerOptions = {
       ...options.informer,
       onReconnect: (k) => metrics.inc('kscan_watch_reconnects_total', { kind: k }),
       onRelist: (k) => metrics.inc('kscan_watch_relists_total', { kind: k }),
-    }));
-    await mapLimit(informers, 4, (informer) => informer.sync());
+    };
+    const eventKind = discovered.kinds.find((kind) => kind.kind === 'Event');
+    // Only Warnings are listed and kept: a busy cluster has many more Normal events.
+    if (eventKind) events = new Informer(eventKind, client, kc, onEvent, log, { ...informerOptions, fieldSelector: 'type=Warning' });
+    const informers = discovered.kinds.filter((kind) => kind !== eventKind).map((kind) => new Informer(kind, client, kc, onChange, log, informerOptions));
+    await mapLimit([...informers, ...(events ? [events] : [])], 4, (informer) => informer.sync());
     if (stopped) return;
     const coverage: KindCoverage[] = informers.map((i) => ({ group: i.kind.group, version: i.kind.version, kind: i.kind.kind, status: i.status === 'pending' ? 'failed' : i.status, count: i.store.size }));
     const { runnable, skipped } = withReadableKinds(checks, coverage);
@@ -153,10 +180,13 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     const { stats } = evaluator.evaluate();
     const unlisted = new Set(informers.filter((i) => i.status !== 'collected').map((i) => i.kind.kind));
     const blind = (kind: string) => unlisted.has(kind) || (DERIVED_KINDS[kind] ?? []).some((source) => unlisted.has(source));
-    publish(new Set([...evaluator.findings.keys(), ...lifecycle.open.keys()]), (finding) => blind(finding.object.kind));
+    // Warning findings stay open while Events are not watched (disabled, or not listable).
+    const eventsBlind = events?.status !== 'collected';
+    const keep = (finding: Finding) => (EVENT_SIGNAL_IDS.has(finding.checkId) ? eventsBlind : blind(finding.object.kind));
+    publish(new Set([...evaluator.findings.keys(), ...refreshWarnings(), ...lifecycle.open.keys()]), keep);
     ready = true;
-    log.info('ready', { objects: evaluator.size, kinds: informers.length, findings: evaluator.findings.size, evaluationMs: Math.round(stats.ms) });
-    for (const informer of informers) void informer.run(stopWatches.signal);
+    log.info('ready', { objects: evaluator.size, kinds: informers.length, findings: evaluator.findings.size, warnings: warnings.size, evaluationMs: Math.round(stats.ms) });
+    for (const informer of [...informers, ...(events ? [events] : [])]) void informer.run(stopWatches.signal);
   })();
   // A failure before ready is reported by whoever awaits `ready`; avoid an unhandled rejection meanwhile.
   readyPromise.catch(() => undefined);
@@ -165,7 +195,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     port,
     ready: readyPromise,
     metrics,
-    findings: () => evaluator?.findings ?? new Map(),
+    findings: () => new Map([...(evaluator?.findings ?? []), ...warnings]),
     async stop() {
       if (stopped) return;
       stopped = true;

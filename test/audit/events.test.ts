@@ -9,6 +9,7 @@ import type { K8sObject } from '../../src/model/types.js';
 import type { ScanResult } from '../../src/scan/result.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { summarizeEvents } from '../../src/events/summary.js';
+import { warningFindings } from '../../src/events/signals.js';
 import { startFixtureApiServer } from '../support/api-server.js';
 import { REPO_ROOT, runKscan } from '../support/cli.js';
 import { schemaErrors } from '../support/schema.js';
@@ -62,6 +63,38 @@ describe('Kubernetes events', function () {
     ]);
     const backOff = report.byWorkload[0];
     expect(backOff).to.deep.include({ lastSeen: '2026-11-20T09:20:00.000000Z', message: 'Back-off restarting failed container' });
+  });
+
+  it('turns Warning events into one finding per signal, workload and reason, for watch mode', () => {
+    const events: K8sObject[] = [
+      coreEvent('a', 'BackOff', { kind: 'Pod', name: 'web-5d4f8b7c9x-abcde' }, { message: 'Back-off restarting failed container app' }),
+      // Another pod of the same Deployment crash-looping: folded into the same finding.
+      coreEvent('a2', 'BackOff', { kind: 'Pod', name: 'web-5d4f8b7c9x-fghjk' }, { count: 2, lastTimestamp: '2026-11-20T09:30:00Z', message: 'Back-off restarting failed container app again' }),
+      // BackOff and Failed about pulling an image are an image problem, not a crash loop.
+      coreEvent('b', 'BackOff', { kind: 'Pod', name: 'db-0' }, { message: 'Back-off pulling image "registry.example.com/db:1.2"' }),
+      coreEvent('c', 'Failed', { kind: 'Pod', name: 'db-0' }, { message: 'Failed to pull image "registry.example.com/db:1.2": not found' }),
+      coreEvent('d', 'FailedCreate', { kind: 'ReplicaSet', name: 'web-5d4f8b7c9x' }, { message: 'Error creating: pods "web-5d4f8b7c9x-q" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)' }),
+      coreEvent('e', 'FailedCreate', { kind: 'ReplicaSet', name: 'web-5d4f8b7c9x' }, { message: 'Error creating: pods "web-5d4f8b7c9x-r" is forbidden: exceeded quota: compute' }),
+      coreEvent('f', 'SomethingNew', { kind: 'Node', name: 'worker-1' }),
+      coreEvent('normal', 'Pulled', { kind: 'Pod', name: 'web-5d4f8b7c9x-abcde' }, { type: 'Normal' }),
+    ];
+    const inventory = new Inventory(WORKLOADS.map((object) => ({ object })));
+    const findings = [...warningFindings(events, inventory).values()];
+    const rows = findings.map((f) => [f.checkId, f.severity, `${f.object.kind}/${f.object.name}`, f.path]).sort();
+    expect(rows).to.deep.equal([
+      ['KS-EV-001', 'high', 'Deployment/web', 'reason=FailedCreate'],
+      ['KS-EV-003', 'medium', 'StatefulSet/db', 'reason=BackOff'],
+      ['KS-EV-003', 'medium', 'StatefulSet/db', 'reason=Failed'],
+      ['KS-EV-004', 'medium', 'Deployment/web', 'reason=BackOff'],
+      ['KS-EV-008', 'info', 'Deployment/web', 'reason=FailedCreate'],
+      ['KS-EV-008', 'info', 'Node/worker-1', 'reason=SomethingNew'],
+    ]);
+    const crash = findings.find((f) => f.checkId === 'KS-EV-004')!;
+    expect(crash.message).to.equal('BackOff (5 times, last 2026-11-20T09:30:00Z) on Pod web-5d4f8b7c9x-fghjk: Back-off restarting failed container app again');
+    expect(crash.object).to.include({ apiVersion: 'apps/v1', namespace: 'shop' });
+    // Filters: reasons, excluded reasons, and a minimum count per workload and reason (3 + 2 on web, 3 on db).
+    const only = warningFindings(events, inventory, { reasons: ['BackOff', 'Failed'], excludeReasons: ['Failed'], minOccurrences: 4 });
+    expect([...only.values()].map((f) => `${f.checkId} ${f.object.kind}/${f.object.name}`)).to.deep.equal(['KS-EV-004 Deployment/web']);
   });
 
   it('kscan cluster on the demo snapshot: an events section in JSON and text, and the trend against the previous scan', async () => {

@@ -362,11 +362,31 @@ export interface FixtureApiServer {
 }
 
 interface StoredEvent { type: WatchEventType; object: K8sObject; rv: number; key: string }
-interface Watcher { key: string; namespace?: string; res: ServerResponse; bookmarks: boolean; kind: string; apiVersion: string; builtin: boolean }
+interface Watcher { key: string; namespace?: string; selects: (object: K8sObject) => boolean; res: ServerResponse; bookmarks: boolean; kind: string; apiVersion: string; builtin: boolean }
 
 interface ContinueToken { k: string; ns?: string; after: string; rv: number; issued: number }
 
 const PARTIAL_METADATA = /as=PartialObjectMetadataList/;
+
+/**
+ * A field selector of equality terms (`type=Warning,involvedObject.kind!=Node`), as the API server
+ * accepts for list and watch; undefined when it is malformed. (A real server also sends DELETED when
+ * a modified object stops matching; the fields tests select on, like an Event's type, never change.)
+ */
+function fieldSelector(selector: string | undefined): ((object: K8sObject) => boolean) | undefined {
+  if (!selector) return () => true;
+  const terms: { path: string[]; value: string; negate: boolean }[] = [];
+  for (const term of selector.split(',')) {
+    const m = /^([\w.]+)(!=|==|=)(.*)$/.exec(term);
+    if (!m) return undefined;
+    terms.push({ path: m[1].split('.'), value: m[3], negate: m[2] === '!=' });
+  }
+  return (object) => terms.every(({ path, value, negate }) => {
+    let current: unknown = object;
+    for (const key of path) current = current && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined;
+    return (String(current ?? '') === value) !== negate;
+  });
+}
 
 function status(code: number, reason: string, message: string, details?: Record<string, unknown>) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
@@ -485,7 +505,7 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
     const k = storeKey(group, object.kind);
     history.push({ type, object, rv: resourceVersion, key: k });
     for (const w of watchers) {
-      if (w.key !== k || (w.namespace && w.namespace !== object.metadata.namespace)) continue;
+      if (w.key !== k || (w.namespace && w.namespace !== object.metadata.namespace) || !w.selects(object)) continue;
       w.res.write(JSON.stringify({ type, object: { ...object, apiVersion: w.apiVersion, kind: w.kind } }) + '\n');
     }
   };
@@ -637,11 +657,13 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
       reply(200, wireObject(object, def, false));
       return;
     }
-    if (verb === 'watch') return startWatch(req, res, record, def, k, namespace, query);
+    const selects = fieldSelector(query.fieldSelector);
+    if (!selects) return reply(400, status(400, 'BadRequest', `unable to parse requirement: invalid field selector: "${query.fieldSelector}"`));
+    if (verb === 'watch') return startWatch(req, res, record, def, k, namespace, query, selects);
 
     // List with limit/continue.
     let all = itemsOf(k);
-    if (namespace) all = all.filter((o) => o.metadata.namespace === namespace);
+    if (namespace || query.fieldSelector) all = all.filter((o) => (!namespace || o.metadata.namespace === namespace) && selects(o));
     let start = 0;
     let listRv = resourceVersion;
     if (query.continue) {
@@ -709,7 +731,7 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
     return def ? itemsOf(storeKey(def.group, def.kind)).slice(0, 50) : [];
   };
 
-  const startWatch = (req: IncomingMessage, res: ServerResponse, record: RequestRecord, def: ResourceDef, k: string, namespace: string | undefined, query: Record<string, string>) => {
+  const startWatch = (req: IncomingMessage, res: ServerResponse, record: RequestRecord, def: ResourceDef, k: string, namespace: string | undefined, query: Record<string, string>, selects: (object: K8sObject) => boolean) => {
     const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
     const from = query.resourceVersion;
     record.status = 200;
@@ -722,14 +744,14 @@ export async function startFixtureApiServer(options: FixtureApiServerOptions = {
       return;
     }
     if (!from || from === '0') {
-      for (const o of itemsOf(k)) if (!namespace || o.metadata.namespace === namespace) write('ADDED', { ...o, apiVersion, kind: def.kind });
+      for (const o of itemsOf(k)) if ((!namespace || o.metadata.namespace === namespace) && selects(o)) write('ADDED', { ...o, apiVersion, kind: def.kind });
     } else {
       for (const e of history) {
-        if (e.key !== k || e.rv <= Number(from) || (namespace && e.object.metadata.namespace !== namespace)) continue;
+        if (e.key !== k || e.rv <= Number(from) || (namespace && e.object.metadata.namespace !== namespace) || !selects(e.object)) continue;
         write(e.type, { ...e.object, apiVersion, kind: def.kind });
       }
     }
-    const watcher: Watcher = { key: k, ...(namespace ? { namespace } : {}), res, bookmarks: query.allowWatchBookmarks === 'true', kind: def.kind, apiVersion, builtin: def.builtin };
+    const watcher: Watcher = { key: k, ...(namespace ? { namespace } : {}), selects, res, bookmarks: query.allowWatchBookmarks === 'true', kind: def.kind, apiVersion, builtin: def.builtin };
     watchers.add(watcher);
     const timeout = query.timeoutSeconds ? setTimeout(() => res.end(), Number(query.timeoutSeconds) * 1000) : undefined;
     const done = () => {

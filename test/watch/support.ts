@@ -98,3 +98,33 @@ export const PRIVILEGED = 'KS-WL-001';
 export function privilegedEvents(events: WatchEvent[], ns: string, name: string): WatchEvent[] {
   return events.filter((e) => e.finding.checkId === PRIVILEGED && e.finding.object.kind === 'Deployment' && e.finding.object.namespace === ns && e.finding.object.name === name);
 }
+
+/** A ReplicaSet of the deployment (same pod template) and one of its pods, owned the way controllers own them. */
+export function replicaSetAndPod(ns: string, deploymentName: string, hash: string, podSuffix: string): [K8sObject, K8sObject] {
+  const template = (deployment(ns, deploymentName, false).spec as { template: { spec: unknown } }).template;
+  const rsName = `${deploymentName}-${hash}`;
+  const rs: K8sObject = {
+    apiVersion: 'apps/v1', kind: 'ReplicaSet',
+    metadata: { name: rsName, namespace: ns, uid: `rs-${ns}-${rsName}`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName, uid: `deploy-${ns}-${deploymentName}`, controller: true }] },
+    spec: { replicas: 1, selector: { matchLabels: { app: deploymentName } }, template },
+  };
+  const pod: K8sObject = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `${rsName}-${podSuffix}`, namespace: ns, uid: `pod-${ns}-${rsName}-${podSuffix}`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid!, controller: true }] },
+    spec: template.spec as Record<string, unknown>,
+  };
+  return [rs, pod];
+}
+
+/** A core/v1 Event as the kubelet or a controller records it. */
+export function kubeEvent(ns: string, name: string, type: 'Warning' | 'Normal', reason: string, involved: { kind: string; name: string; apiVersion?: string }, message: string, count = 1): K8sObject {
+  const time = '2026-12-02T10:15:00Z';
+  return {
+    apiVersion: 'v1', kind: 'Event',
+    metadata: { name, namespace: ns, uid: `event-${ns}-${name}` },
+    involvedObject: { apiVersion: involved.apiVersion ?? 'v1', kind: involved.kind, name: involved.name, namespace: ns },
+    type, reason, message, count,
+    firstTimestamp: time, lastTimestamp: time,
+    source: { component: involved.kind === 'Pod' ? 'kubelet' : 'replicaset-controller' },
+  } as K8sObject;
+}

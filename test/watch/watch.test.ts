@@ -12,7 +12,7 @@ import { startWatch, type WatchHandle } from '../../src/watch/run.js';
 import { WATCH_MESSAGE_SCHEMA } from '../../src/watch/sinks.js';
 import { InputFailure } from '../../src/util/errors.js';
 import { schemaErrors } from '../support/schema.js';
-import { deployment, namespace, PRIVILEGED, privilegedEvents, sleep, startReceiver, waitFor, type Receiver } from './support.js';
+import { deployment, kubeEvent, namespace, PRIVILEGED, privilegedEvents, replicaSetAndPod, sleep, startReceiver, waitFor, type Receiver } from './support.js';
 
 const SECRET = 'test-shared-secret-0123456789';
 
@@ -194,6 +194,58 @@ describe('watch mode', function () {
     expect(lines.map((l) => `${l.type} ${l.finding.object.name}`).sort()).to.deep.equal(['opened burst-0', 'opened burst-1', 'opened burst-2', 'opened burst-3', 'resolved burst-0']);
     expect(lines.every((l) => l.schemaVersion === WATCH_MESSAGE_SCHEMA)).to.equal(true);
     expect(slack.received[0].body.text).to.match(/^kscan on fixture: \d+ findings? opened/);
+  });
+
+  it('streams Warning events as findings on their workload, with the same routing: opened while it warns, resolved when the events expire', async () => {
+    const [rs, pod] = replicaSetAndPod('team-a', 'web', '6d4cf56db6', 'x7k2p');
+    for (const object of [rs, pod]) server.upsert(object);
+    const backOff = kubeEvent('team-a', 'web-6d4cf56db6-x7k2p.1812a3f0c9d1e2b4', 'Warning', 'BackOff', { kind: 'Pod', name: pod.metadata.name! }, 'Back-off restarting failed container app in pod web-6d4cf56db6-x7k2p_team-a', 7);
+    server.upsert(backOff);
+    server.upsert(kubeEvent('team-a', 'web-6d4cf56db6-x7k2p.1812a3f0aa000001', 'Normal', 'Pulled', { kind: 'Pod', name: pod.metadata.name! }, 'Container image already present on machine'));
+    const mounts = kubeEvent('team-a', 'web-6d4cf56db6-x7k2p.1812a3f0bb000002', 'Warning', 'FailedMount', { kind: 'Pod', name: pod.metadata.name! }, 'MountVolume.SetUp failed for volume "certs" : secret "web-tls" not found', 12);
+    server.upsert(mounts);
+    const high = await receiver();
+    const crashes = await receiver();
+    await start(config([
+      { name: 'high', type: 'webhook', url: high.url, route: { minSeverity: 'high', namespaces: ['team-a'] } },
+      { name: 'crashes', type: 'webhook', url: crashes.url, route: { checks: ['KS-EV-004', 'KS-EV-007'] } },
+    ], { events: { warnings: true, excludeReasons: ['FailedMount'], minOccurrences: 3 } }));
+
+    // The crash loop that was already happening at start, folded from the pod onto its Deployment.
+    const opened = await waitFor('the BackOff finding', () => crashes.accepted()[0]);
+    expect(opened.type).to.equal('opened');
+    expect(opened.finding).to.include({ checkId: 'KS-EV-004', severity: 'medium', path: 'reason=BackOff' });
+    expect(opened.finding.object).to.include({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'web' });
+    expect(opened.finding.message).to.equal('BackOff (7 times, last 2026-12-02T10:15:00Z) on Pod web-6d4cf56db6-x7k2p: Back-off restarting failed container app in pod web-6d4cf56db6-x7k2p_team-a');
+    expect(schemaErrors('watch-event.schema.json', crashes.received[0].body)).to.deep.equal([]);
+    // Only Warnings are listed and watched.
+    const eventRequests = server.requests.filter((r) => r.path === '/api/v1/events');
+    expect(eventRequests.length).to.be.greaterThan(0);
+    expect(eventRequests.every((r) => r.query.fieldSelector === 'type=Warning')).to.equal(true);
+
+    // A probe failing once is below minOccurrences; a fourth failure makes it worth announcing.
+    const probe = kubeEvent('team-a', 'web-6d4cf56db6-x7k2p.1812a3f0dd000003', 'Warning', 'Unhealthy', { kind: 'Pod', name: pod.metadata.name! }, 'Readiness probe failed: HTTP probe failed with statuscode: 503');
+    server.upsert(probe);
+    await sleep(500);
+    expect(crashes.accepted().map((e) => e.finding.checkId)).to.deep.equal(['KS-EV-004']);
+    server.upsert({ ...probe, count: 4 } as typeof probe);
+    const unhealthy = await waitFor('the probe finding', () => crashes.accepted().find((e) => e.finding.checkId === 'KS-EV-007'));
+    expect(unhealthy.finding.message).to.match(/^Unhealthy \(4 times/);
+
+    // A Pod Security rejection of the ReplicaSet's pods is high and goes to the high sink.
+    server.upsert(kubeEvent('team-a', 'web-6d4cf56db6.1812a3f0ee000004', 'Warning', 'FailedCreate', { kind: 'ReplicaSet', name: rs.metadata.name!, apiVersion: 'apps/v1' },
+      'Error creating: pods "web-6d4cf56db6-q9z8w" is forbidden: violates PodSecurity "restricted:latest": privileged (container "app" must not set securityContext.privileged=true)', 3));
+    const rejected = await waitFor('the admission rejection', () => high.accepted().find((e) => e.finding.checkId === 'KS-EV-001'));
+    expect(rejected.finding).to.include({ severity: 'high', title: 'Pod creation rejected by Pod Security admission or a policy webhook' });
+    expect(rejected.finding.object).to.include({ kind: 'Deployment', name: 'web' });
+
+    // The API server deletes events after their TTL: the crash loop is over.
+    server.remove(backOff);
+    const resolved = await waitFor('resolved', () => crashes.accepted().find((e) => e.type === 'resolved'));
+    expect(resolved.fingerprint).to.equal(opened.fingerprint);
+    // Excluded reasons never reach a sink, whatever their count; nothing reached "high" but the rejection.
+    expect([...crashes.accepted(), ...high.accepted()].some((e) => e.finding.path === 'reason=FailedMount')).to.equal(false);
+    expect(high.accepted().map((e) => `${e.type} ${e.finding.checkId}`)).to.deep.equal(['opened KS-EV-001']);
   });
 
   it('reloads its state on restart: nothing re-announced, and what changed while stopped is announced', async () => {
