@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { Collection, CollectedObject, InputError, KindCoverage, K8sObject } from '../model/types.js';
 import { errorMessage, InputFailure } from '../util/errors.js';
+import { describeSchemaError } from '../util/schema-errors.js';
 import { NODE_EVIDENCE_API_VERSION, NODE_EVIDENCE_KIND, type NodeEvidence } from './node-evidence.js';
 import { configzDisagreements, isKubeletConfigz, type KubeletConfigz } from './kubelet-configz.js';
 
@@ -22,12 +23,6 @@ async function schemaValidator() {
     validator = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
   }
   return validator;
-}
-
-function describe(error: ErrorObject): string {
-  const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'document';
-  if (error.keyword === 'required') return `${where === 'document' ? '' : where + '.'}${(error.params as { missingProperty: string }).missingProperty} is missing`;
-  return `${where} ${error.message ?? 'is invalid'}`;
 }
 
 /** 1-based line of a character offset, for JSON syntax errors. */
@@ -59,7 +54,7 @@ export async function parseNodeEvidence(text: string): Promise<NodeEvidence> {
   }
   const validate = await schemaValidator();
   if (!validate(document)) {
-    const problems = [...new Set((validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe))];
+    const problems = [...new Set((validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => describeSchemaError(e, 'document')))];
     throw new Error(`partial or invalid node evidence: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
   }
   return document as NodeEvidence;

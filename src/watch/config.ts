@@ -9,6 +9,7 @@ import type { Finding, Severity } from '../model/types.js';
 import { SEVERITY_RANK } from '../model/types.js';
 import { checkInFrameworks, frameworkIds } from '../checks/frameworks.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
+import { describeSchemaError } from '../util/schema-errors.js';
 import type { SignalOptions } from '../events/signals.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/watch-config.schema.json', import.meta.url));
@@ -100,10 +101,8 @@ export function parseWatchConfig(text: string, file: string, env: NodeJS.Process
   }
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
   if (!validator(raw)) {
-    const e = validator.errors?.[0];
-    const where = e?.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
-    const extra = e?.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : e?.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as string[]).join(', ')})` : '';
-    throw new InputFailure(`${file}: ${where}: ${e?.message ?? 'invalid'}${extra}`);
+    const first = validator.errors?.[0];
+    throw new InputFailure(`${file}: ${first ? describeSchemaError(first, 'config') : 'invalid'}`);
   }
   const config = raw as RawConfig;
   const known = new Set(frameworkIds());

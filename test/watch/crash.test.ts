@@ -83,6 +83,6 @@ describe('watch: crash and shutdown', function () {
     const result = await runKscan(['watch', '--config', file, '--kubeconfig', server.kubeconfigPath]);
     expect(result.code).to.equal(2);
     expect(result.stderr.trim().split('\n')).to.have.length(1);
-    expect(result.stderr).to.match(/bad\.yaml: sinks\.0: must have required property 'url'/);
+    expect(result.stderr).to.match(/bad\.yaml: sinks\.0\.url is missing/);
   });
 });

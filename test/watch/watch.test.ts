@@ -312,9 +312,9 @@ describe('watch mode', function () {
   });
 
   it('rejects a bad config with one line naming the file and the field, and never prints a secret', () => {
-    expect(() => parseWatchConfig('sinks: [{ name: a, type: email, url: "http://x" }]', 'w.yaml')).to.throw(InputFailure, /^w\.yaml: sinks\.0\.type: must be equal to one of the allowed values \(webhook, slack, stdout\)$/);
+    expect(() => parseWatchConfig('sinks: [{ name: a, type: email, url: "http://x" }]', 'w.yaml')).to.throw(InputFailure, /^w\.yaml: sinks\.0\.type: must be one of webhook, slack, stdout$/);
     expect(() => parseWatchConfig('sinks: [{ name: a, type: webhook, url: "http://x", secret: { env: NOPE } }]', 'w.yaml', {})).to.throw(InputFailure, /environment variable NOPE is not set/);
-    expect(() => parseWatchConfig('debounce: soon\nsinks: [{ name: a, type: stdout }]', 'w.yaml')).to.throw(InputFailure, /^w\.yaml: debounce: /);
+    expect(() => parseWatchConfig('debounce: soon\nsinks: [{ name: a, type: stdout }]', 'w.yaml')).to.throw(InputFailure, /^w\.yaml: debounce /);
     expect(() => parseWatchConfig('sinks: [{ name: a, type: stdout, route: { frameworks: [iso] } }]', 'w.yaml')).to.throw(InputFailure, /unknown framework "iso"/);
     const ok = parseWatchConfig('sinks: [{ name: a, type: webhook, url: { env: URL }, secret: { env: S } }]', 'w.yaml', { URL: 'https://hooks.example.com/x', S: 'k' });
     expect(ok.sinks[0]).to.include({ url: 'https://hooks.example.com/x', secret: 'k', groupMs: 0 });
