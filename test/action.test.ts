@@ -90,6 +90,22 @@ describe('GitHub Action (dist/action bundle)', function () {
     expect(gated.summary).to.contain('**Baseline:**');
   });
 
+  it('takes failOn, formats, frameworks and outputDir from the config file where no input is given; inputs win', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kscan-action-'));
+    const config = path.join(dir, 'kscan.yaml');
+    await writeFile(config, `failOn: none\nformats: [html]\nframeworks: [pss-baseline]\noutputDir: ${path.join(dir, 'from-config')}\n`);
+    const fromFile = await runAction({ paths: 'fixtures/manifests', config }, dir);
+    expect(fromFile.code, fromFile.stdout).to.equal(0);
+    const written = JSON.parse(fromFile.outputs.reports) as string[];
+    expect(written.map((f) => path.extname(f)).sort()).to.deep.equal(['.html', '.json', '.md', '.sarif']);
+    expect(written.every((f) => path.resolve(REPO_ROOT, f).startsWith(path.join(dir, 'from-config')))).to.equal(true);
+    expect(Object.keys(JSON.parse(fromFile.outputs.scores) as object)).to.deep.equal(['pss-baseline']);
+    expect(Number(fromFile.outputs.critical) + Number(fromFile.outputs.high)).to.be.greaterThan(0);
+    const overridden = await runAction({ paths: 'fixtures/manifests', config, 'fail-on': 'high', formats: 'junit', 'output-dir': path.join(dir, 'from-input') }, dir);
+    expect(overridden.code, overridden.stdout).to.equal(1);
+    expect((JSON.parse(overridden.outputs.reports) as string[]).map((f) => path.extname(f)).sort()).to.deep.equal(['.json', '.md', '.sarif', '.xml']);
+  });
+
   it('fails with a clear message on a missing kubeconfig, missing paths and a bad fail-on', async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ kubeconfig: '/nonexistent/kubeconfig' }, /^::error::kscan: input kubeconfig: file not found: \/nonexistent\/kubeconfig$/m],

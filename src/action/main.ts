@@ -10,7 +10,7 @@ import * as core from '@actions/core';
 import { SEVERITIES, type Finding } from '../model/types.js';
 import { collectFiles } from '../collect/files.js';
 import { collectLive } from '../collect/live.js';
-import { loadConfig } from '../config/config.js';
+import { withConfig } from '../config/apply.js';
 import { scanAndWrite, type ScanFlagValues } from '../cli/run-scan.js';
 import { failingFindings, gatedFindings, reportStem } from '../cli/output.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -52,26 +52,28 @@ export async function run(): Promise<void> {
   const paths = list('paths');
   const kubeconfig = core.getInput('kubeconfig');
   if (!paths.length && !kubeconfig) throw new InputFailure('input paths: give the manifests to scan (files, directories, rendered Helm or kustomize output), or a kubeconfig');
-  const outputDir = core.getInput('output-dir') || 'kscan-reports';
-  const formats = [...new Set(['json', 'md', 'sarif', ...list('formats')])];
-  const failOn = core.getInput('fail-on') || 'high';
-  if (![...SEVERITIES, 'none'].includes(failOn)) throw new InputFailure(`input fail-on: "${failOn}" is not one of ${[...SEVERITIES, 'none'].join(', ')}`);
-  const flags: ScanFlagValues = {
-    format: formats.join(','),
-    'output-dir': outputDir,
-    framework: list('frameworks'),
-    'fail-on': failOn,
+  // Inputs win over .kscan.yaml, and the file over the defaults (as flags do for the CLI): so
+  // action.yml gives fail-on and output-dir no default of its own.
+  const given = (name: string) => core.getInput(name) || undefined;
+  const inputs = {
+    ...(list('formats').length ? { format: list('formats').join(',') } : {}),
+    ...(given('output-dir') ? { 'output-dir': given('output-dir') } : {}),
+    ...(list('frameworks').length ? { framework: list('frameworks') } : {}),
+    ...(given('fail-on') ? { 'fail-on': given('fail-on') } : {}),
     'checks-dir': list('checks-dir'),
-    ...(core.getInput('baseline') ? { baseline: core.getInput('baseline') } : {}),
-  };
-  const config = await loadConfig(core.getInput('config') || undefined);
-  if (config) {
-    flags.framework = flags.framework?.length ? flags.framework : config.config.frameworks;
-    flags['checks-dir'] = [...(config.config.checksDirs ?? []), ...(flags['checks-dir'] ?? [])];
-    if (config.config.defaultExceptions === false) flags['default-exceptions'] = false;
-  }
+    ...(list('image-results').length ? { 'image-results': list('image-results') } : {}),
+    ...(given('baseline') ? { baseline: given('baseline') } : {}),
+    ...(given('config') ? { config: given('config') } : {}),
+  } as Partial<ScanFlagValues> & { 'image-results'?: string[]; config?: string };
+  const { flags: merged, config } = await withConfig(inputs, { flags: {} });
+  const outputDir = merged['output-dir'] ?? 'kscan-reports';
+  const failOn = merged['fail-on'] ?? 'high';
+  if (![...SEVERITIES, 'none'].includes(failOn)) throw new InputFailure(`input fail-on: "${failOn}" is not one of ${[...SEVERITIES, 'none'].join(', ')}`);
+  // json, md and sarif always: the outputs, the job summary and code scanning read them.
+  const formats = [...new Set(['json', 'md', 'sarif', ...(merged.format?.split(',') ?? [])])];
+  const flags: ScanFlagValues = { ...merged, format: formats.join(','), 'output-dir': outputDir, 'fail-on': failOn };
   const { imageScanExtension } = await import('../images/pipeline.js');
-  const imageResults = list('image-results');
+  const imageResults = merged['image-results'] ?? [];
   const extensions = imageResults.length ? [imageScanExtension({ results: imageResults, scan: false })] : [];
   const startedAt = new Date();
 
