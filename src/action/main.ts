@@ -11,7 +11,7 @@ import { SEVERITIES, type Finding } from '../model/types.js';
 import { collectFiles } from '../collect/files.js';
 import { collectLive } from '../collect/live.js';
 import { withConfig } from '../config/apply.js';
-import { scanAndWrite, type ScanFlagValues } from '../cli/run-scan.js';
+import { prepareReport, scanAndWrite, type ScanFlagValues } from '../cli/run-scan.js';
 import { failingFindings, gatedFindings, reportStem } from '../cli/output.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { objectLabel } from '../report/common.js';
@@ -75,18 +75,19 @@ export async function run(): Promise<void> {
   const { imageScanExtension } = await import('../images/pipeline.js');
   const imageResults = merged['image-results'] ?? [];
   const extensions = imageResults.length ? [imageScanExtension({ results: imageResults, scan: false })] : [];
+  const plan = await prepareReport(flags);
   const startedAt = new Date();
 
   const outcome = kubeconfig
     ? await (async () => {
         const collection = await collectLive({ kubeconfig: await kubeconfigFile(kubeconfig), context: core.getInput('context') || undefined });
         const name = collection.cluster?.name ?? 'cluster';
-        return scanAndWrite(collection, { type: 'cluster', name, cluster: collection.cluster }, flags, { startedAt, extensions, config });
+        return scanAndWrite(collection, { type: 'cluster', name, cluster: collection.cluster }, flags, { startedAt, extensions, config, plan });
       })()
     : await (async () => {
         const collection = await collectFiles(paths);
         if (collection.files === 0 && collection.coverage.errors.length === 0) throw new InputFailure(`input paths: no .yaml, .yml or .json files found in ${paths.join(', ')}`);
-        return scanAndWrite(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt, extensions, config });
+        return scanAndWrite(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt, extensions, config, plan });
       })();
   const { result, written, code } = outcome;
 

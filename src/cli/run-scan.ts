@@ -33,6 +33,23 @@ export interface ScanRunOptions {
   extensions?: ScanExtension[];
   /** The config file, when one was read (src/config): severity overrides, exceptions, warnings. */
   config?: LoadedConfig;
+  /** From prepareReport, called before collecting; scanAndWrite calls it otherwise. */
+  plan?: ReportPlan;
+}
+
+/** What the report flags ask for, checked before any collection: a bad --format or --baseline fails at once. */
+export interface ReportPlan {
+  formats: ReturnType<typeof parseFormats>;
+  baseline?: ScanResult;
+}
+
+export async function prepareReport(flags: ScanFlagValues): Promise<ReportPlan> {
+  const formats = parseFormats(flags.format);
+  if (!flags.baseline) return { formats };
+  const text = await readFile(flags.baseline, 'utf8').catch(() => {
+    throw new InputFailure(`baseline not found: ${flags.baseline}`);
+  });
+  return { formats, baseline: readResultFile(text, flags.baseline) };
 }
 
 export interface ScanOutcome {
@@ -49,8 +66,8 @@ export async function scanAndReport(collection: Collection, target: ScanTarget, 
 
 /** Scan, write the reports, and say what came of it (the GitHub Action reads the result too). */
 export async function scanAndWrite(collection: Collection, target: ScanTarget, flags: ScanFlagValues, options: ScanRunOptions = {}): Promise<ScanOutcome> {
-  parseFormats(flags.format); // a bad --format fails before the scan, not after it
-  return reportResult(await scanOnly(collection, target, flags, options), flags);
+  const plan = options.plan ?? (await prepareReport(flags));
+  return reportResult(await scanOnly(collection, target, flags, options), flags, plan);
 }
 
 /** The scan with everything that decides its findings (exceptions, severity overrides, compliance), without writing. */
@@ -66,12 +83,9 @@ export async function scanOnly(collection: Collection, target: ScanTarget, flags
 }
 
 /** Baseline, profile, history, the reports and the exit code for a finished result (one cluster's, or several merged). */
-export async function reportResult(result: ScanResult, flags: ScanFlagValues): Promise<ScanOutcome> {
-  const formats = parseFormats(flags.format);
-  if (flags.baseline) {
-    const baseline = readResultFile(await readFile(flags.baseline, 'utf8').catch(() => {
-      throw new InputFailure(`baseline not found: ${flags.baseline}`);
-    }), flags.baseline);
+export async function reportResult(result: ScanResult, flags: ScanFlagValues, plan: ReportPlan): Promise<ScanOutcome> {
+  const { formats, baseline } = plan;
+  if (baseline && flags.baseline) {
     result.baseline = { file: flags.baseline, scannedAt: baseline.scan.startedAt, ...diffFindings(baseline.findings.map(findingRecord), result.findings) };
   }
   // Timings go to standard error so they never mix with a report on standard output.

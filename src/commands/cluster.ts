@@ -1,8 +1,7 @@
 import { Flags, type Interfaces } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
 import { connectionFlags, imageFlags, scanFlags } from '../cli/flags.js';
-import { reportResult, scanOnly } from '../cli/run-scan.js';
-import { parseFormats } from '../cli/output.js';
+import { prepareReport, reportResult, scanOnly } from '../cli/run-scan.js';
 import { mergeResults } from '../scan/merge.js';
 import type { ScanResult } from '../scan/result.js';
 import type { LoadedConfig } from '../config/config.js';
@@ -52,17 +51,17 @@ export default class Cluster extends KscanCommand {
   async run(): Promise<void> {
     const parsed = await this.parse(Cluster);
     const { flags, config } = await withConfig(parsed.flags, parsed.metadata);
-    parseFormats(flags.format); // a bad --format fails before a live scan, not after it
+    const plan = await prepareReport(flags); // a bad --format or --baseline fails before a live scan, not after it
     const startedAt = new Date();
     const contexts = flags['all-contexts'] ? kubeconfigContexts(flags.kubeconfig) : (flags.context ?? []);
     if (contexts.length <= 1) {
       const result = await this.scanCluster({ ...flags, context: contexts[0] }, config, startedAt, true);
-      this.exit((await reportResult(result, flags)).code);
+      this.exit((await reportResult(result, flags, plan)).code);
     }
     // Several clusters at once: scanned concurrently, reported together with a per-cluster comparison.
     process.stderr.write(`kscan: scanning ${contexts.length} contexts: ${contexts.join(', ')}\n`);
     const results = await Promise.all(contexts.map((context) => this.scanCluster({ ...flags, context }, config, startedAt, false)));
-    this.exit((await reportResult(mergeResults(results), flags)).code);
+    this.exit((await reportResult(mergeResults(results), flags, plan)).code);
   }
 
   /** One cluster (or snapshot): collection, events, images, audit and RBAC, checks and compliance. */

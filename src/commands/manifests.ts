@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { KscanCommand } from '../cli/base.js';
 import { scanFlags } from '../cli/flags.js';
-import { scanAndReport } from '../cli/run-scan.js';
+import { prepareReport, scanAndReport } from '../cli/run-scan.js';
 import { withConfig } from '../config/apply.js';
 import { collectFiles } from '../collect/files.js';
 import { InputFailure } from '../util/errors.js';
@@ -24,10 +24,11 @@ export default class Manifests extends KscanCommand {
     const { flags, config } = await withConfig(parsed.flags, parsed.metadata);
     const paths = argv as string[];
     if (!paths.length) throw new InputFailure('give at least one file, directory or - for standard input');
+    const plan = await prepareReport(flags);
     const startedAt = new Date();
     const collection = await collectFiles(paths);
     if (collection.files === 0 && collection.coverage.errors.length === 0) throw new InputFailure(`no .yaml, .yml or .json files found in ${paths.join(', ')}`);
-    const code = await scanAndReport(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt, config });
+    const code = await scanAndReport(collection, { type: 'manifests', name: paths.join(' '), paths }, flags, { locator: collection.locator, startedAt, config, plan });
     this.exit(code);
   }
 }

@@ -1,6 +1,7 @@
 // The config file, exceptions (config, default packs, annotations) and --baseline, through the
 // real CLI on manifests written by the test.
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -211,5 +212,10 @@ describe('--baseline (gate on new findings only)', function () {
       expect(run.code).to.equal(2);
       expect(run.stderr.trim()).to.equal(message);
     }
+    // Checked before anything is collected: no cluster is contacted, no report written.
+    const cluster = await runKscan(['cluster', '--kubeconfig', path.join(dir, 'no-such-kubeconfig'), '--baseline', 'gone.json', '--output-dir', 'out'], { cwd: dir });
+    expect(cluster.code).to.equal(2);
+    expect(cluster.stderr.trim()).to.equal('kscan: baseline not found: gone.json');
+    expect(existsSync(path.join(dir, 'out'))).to.equal(false);
   });
 });
