@@ -23,9 +23,20 @@ export class Lifecycle {
     private readonly sinks: SinkConfig[],
     private readonly policies: ThresholdPolicy[],
     private readonly cluster?: string,
+    now = Date.now(),
   ) {
     this.open = state.loadOpen();
     this.windows = policies.map((p) => new ThresholdWindows(p.count, p.windowMs));
+    // The windows as they were before a restart: the open findings each policy counted, oldest first.
+    for (const { finding, seenAt } of [...this.open.values()].sort((a, b) => a.seenAt - b.seenAt)) {
+      const policy = this.policyOf(finding);
+      if (policy >= 0 && seenAt > now - this.policies[policy].windowMs) this.windows[policy].hit(groupKey(this.policies[policy], finding), seenAt);
+    }
+  }
+
+  /** The first threshold policy that matches the finding, or -1. */
+  private policyOf(finding: Finding): number {
+    return this.policies.findIndex((p) => matchesFilter(p.match, finding));
   }
 
   /**
@@ -42,23 +53,23 @@ export class Lifecycle {
       const finding = current.get(fingerprint);
       const stored = this.open.get(fingerprint);
       if (finding && !stored) {
-        const policy = this.policies.findIndex((p) => matchesFilter(p.match, finding));
+        const policy = this.policyOf(finding);
         if (policy < 0) {
-          this.remember(fingerprint, { finding, announced: true }, upserts);
+          this.remember(fingerprint, { finding, announced: true, seenAt: now }, upserts);
           emit('opened', finding);
           continue;
         }
         const p = this.policies[policy];
         const group = groupKey(p, finding);
         const hit = this.windows[policy].hit(group, now);
-        this.remember(fingerprint, { finding, announced: hit.holds }, upserts);
+        this.remember(fingerprint, { finding, announced: hit.holds, seenAt: now }, upserts);
         if (!hit.holds) continue;
         const threshold = { policy: p.name, count: hit.count, window: p.window };
         emit('opened', finding, threshold);
         // The findings the policy held back in this group are announced with the one that tipped it.
         for (const [other, held] of this.open) {
           if (held.announced || other === fingerprint || !matchesFilter(p.match, held.finding) || groupKey(p, held.finding) !== group) continue;
-          this.remember(other, { finding: held.finding, announced: true }, upserts);
+          this.remember(other, { ...held, announced: true }, upserts);
           emit('opened', held.finding, threshold);
         }
       } else if (!finding && stored) {

@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import type { Finding } from '../model/types.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
 
-const SCHEMA_VERSION = 1;
+// 2: findings.seen_at, so threshold windows are rebuilt after a restart.
+const SCHEMA_VERSION = 2;
 
 export type EventType = 'opened' | 'resolved';
 
@@ -29,6 +30,8 @@ export interface StoredFinding {
   finding: Finding;
   /** False while a threshold policy holds it back; its resolution is then not announced either. */
   announced: boolean;
+  /** When it was first seen (ms): threshold windows are rebuilt from these after a restart. */
+  seenAt: number;
 }
 
 export interface QueuedEvent {
@@ -60,17 +63,19 @@ export class WatchState {
       const version = this.db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw new Error(`written by a newer kscan (watch state schema ${version})`);
       this.db.exec(`
-        CREATE TABLE IF NOT EXISTS findings (fingerprint TEXT PRIMARY KEY, finding TEXT NOT NULL, announced INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS findings (fingerprint TEXT PRIMARY KEY, finding TEXT NOT NULL, announced INTEGER NOT NULL, seen_at INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, namespace TEXT NOT NULL, created_at INTEGER NOT NULL, body TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS outbox (sink TEXT NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (sink, seq)) WITHOUT ROWID;
       `);
+      // A version 1 file: its findings count as seen long ago (outside any window).
+      if (version === 1) this.db.exec('ALTER TABLE findings ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0');
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
       throw new InputFailure(`watch state ${file}: ${errorMessage(error)}`);
     }
     const db = this.db;
     this.statements = {
-      upsert: db.prepare('INSERT INTO findings (fingerprint, finding, announced) VALUES (?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET finding = excluded.finding, announced = excluded.announced'),
+      upsert: db.prepare('INSERT INTO findings (fingerprint, finding, announced, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET finding = excluded.finding, announced = excluded.announced'),
       remove: db.prepare('DELETE FROM findings WHERE fingerprint = ?'),
       event: db.prepare('INSERT INTO events (id, namespace, created_at, body) VALUES (?, ?, ?, ?)'),
       enqueue: db.prepare('INSERT INTO outbox (sink, seq) VALUES (?, ?)'),
@@ -84,8 +89,8 @@ export class WatchState {
 
   loadOpen(): Map<string, StoredFinding> {
     const open = new Map<string, StoredFinding>();
-    for (const row of this.db.prepare('SELECT fingerprint, finding, announced FROM findings').all() as { fingerprint: string; finding: string; announced: number }[]) {
-      open.set(row.fingerprint, { finding: JSON.parse(row.finding) as Finding, announced: row.announced === 1 });
+    for (const row of this.db.prepare('SELECT fingerprint, finding, announced, seen_at FROM findings').all() as { fingerprint: string; finding: string; announced: number; seen_at: number }[]) {
+      open.set(row.fingerprint, { finding: JSON.parse(row.finding) as Finding, announced: row.announced === 1, seenAt: row.seen_at });
     }
     return open;
   }
@@ -94,7 +99,7 @@ export class WatchState {
   commit(change: Commit): void {
     const s = this.statements;
     this.db.transaction(() => {
-      for (const [fingerprint, stored] of change.upserts) s.upsert.run(fingerprint, JSON.stringify(stored.finding), stored.announced ? 1 : 0);
+      for (const [fingerprint, stored] of change.upserts) s.upsert.run(fingerprint, JSON.stringify(stored.finding), stored.announced ? 1 : 0, stored.seenAt);
       for (const fingerprint of change.deletes) s.remove.run(fingerprint);
       for (const { event, sinks } of change.events) {
         const seq = Number(s.event.run(event.id, event.finding.object.namespace ?? '', Date.parse(event.time), JSON.stringify(event)).lastInsertRowid);

@@ -10,6 +10,8 @@ import { parseWatchConfig, type WatchConfig } from '../../src/watch/config.js';
 import { jsonLogger } from '../../src/watch/log.js';
 import { startWatch, type WatchHandle } from '../../src/watch/run.js';
 import { WATCH_MESSAGE_SCHEMA } from '../../src/watch/sinks.js';
+import { WatchState } from '../../src/watch/state.js';
+import Database from 'better-sqlite3';
 import { InputFailure } from '../../src/util/errors.js';
 import { schemaErrors } from '../support/schema.js';
 import { deployment, kubeEvent, namespace, PRIVILEGED, privilegedEvents, replicaSetAndPod, sleep, startReceiver, waitFor, type Receiver } from './support.js';
@@ -295,15 +297,21 @@ describe('watch mode', function () {
     expect(net('team-b')).to.have.length(1);
   });
 
-  it('holds findings back until a threshold policy holds (N opened within the window), then announces the group', async () => {
+  it('holds findings back until a threshold policy holds (N opened within the window), then announces the group, across a restart', async () => {
     const hook = await receiver();
-    await start(config([{ name: 'hook', type: 'webhook', url: hook.url, route: { checks: [PRIVILEGED] } }], {
+    const cfg = config([{ name: 'hook', type: 'webhook', url: hook.url, route: { checks: [PRIVILEGED] } }], {
       thresholds: [{ name: 'privileged-burst', match: { checks: [PRIVILEGED], namespaces: ['team-a'] }, count: 3, window: '1m', groupBy: ['check', 'namespace'] }],
-    }));
+    });
+    const first = await start(cfg);
     await waitFor('team-b (no policy) announced', () => hook.accepted().length === 1);
     server.upsert(deployment('team-a', 'one', true));
     server.upsert(deployment('team-a', 'two', true));
     await sleep(700);
+    expect(hook.accepted().filter((e) => e.finding.object.namespace === 'team-a')).to.have.length(0);
+    // The two held back still count after a restart: the third within the window tips the group.
+    await first.stop();
+    await start(cfg);
+    await sleep(300);
     expect(hook.accepted().filter((e) => e.finding.object.namespace === 'team-a')).to.have.length(0);
     server.upsert(deployment('team-a', 'three', true));
     await waitFor('the group announced', () => hook.accepted().filter((e) => e.finding.object.namespace === 'team-a').length === 3);
@@ -333,5 +341,29 @@ describe('watch: README example', () => {
     const cfg = parseWatchConfig(block!, 'README.md', { KSCAN_WEBHOOK_SECRET: 's', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' });
     expect(cfg.sinks.map((s) => s.type)).to.deep.equal(['webhook', 'slack', 'stdout']);
     expect(cfg.thresholds[0]).to.include({ count: 3, windowMs: 600_000 });
+  });
+});
+
+describe('watch: state file', () => {
+  it('upgrades a version 1 file in place: open findings kept, counted as seen outside every window', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kscan-state-'));
+    try {
+      const file = path.join(dir, 'old.sqlite');
+      const old = new Database(file);
+      old.exec('CREATE TABLE findings (fingerprint TEXT PRIMARY KEY, finding TEXT NOT NULL, announced INTEGER NOT NULL)');
+      old.prepare('INSERT INTO findings VALUES (?, ?, ?)').run('f'.repeat(32), JSON.stringify({ fingerprint: 'f'.repeat(32), checkId: PRIVILEGED }), 0);
+      old.pragma('user_version = 1');
+      old.close();
+      const state = new WatchState(file);
+      expect([...state.loadOpen().values()].map((s) => [s.finding.checkId, s.announced, s.seenAt])).to.deep.equal([[PRIVILEGED, false, 0]]);
+      state.commit({ upserts: [['e'.repeat(32), { finding: { fingerprint: 'e'.repeat(32) } as never, announced: true, seenAt: 1234 }]], deletes: [], events: [] });
+      expect(state.loadOpen().get('e'.repeat(32))?.seenAt).to.equal(1234);
+      state.close();
+      const reopened = new Database(file, { readonly: true });
+      expect(reopened.pragma('user_version', { simple: true })).to.equal(2);
+      reopened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
