@@ -2,8 +2,7 @@
 // collected by the real client against the fixture API server, kept by snapshots, and judged by the
 // kubelet checks for nodes without `kscan node` evidence, whose file controls stay not evaluated.
 import { expect } from 'chai';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { collectLive, type LiveOptions } from '../../src/collect/live.js';
 import { addNodeEvidence } from '../../src/collect/node-evidence-read.js';
@@ -12,8 +11,9 @@ import type { Collection, K8sObject } from '../../src/model/types.js';
 import type { ScanResult } from '../../src/scan/result.js';
 import { scan } from '../../src/scan/scan.js';
 import { complianceExtension } from '../../src/score/compliance.js';
-import { KUBEADM_KUBELET_CONFIG, startFixtureApiServer, type FixtureApiServer, type FixtureApiServerOptions } from '../support/api-server.js';
+import { KUBEADM_KUBELET_CONFIG, type FixtureApiServer } from '../support/api-server.js';
 import { runKscan } from '../support/cli.js';
+import { perTestResources } from '../support/per-test.js';
 import { schemaErrors } from '../support/schema.js';
 
 const node = (name: string): K8sObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec: {} });
@@ -40,25 +40,9 @@ function control(result: ScanResult, id: string) {
 
 describe('kubelet running config (nodes/proxy configz)', function () {
   this.timeout(60_000);
-  const servers: FixtureApiServer[] = [];
-  const temps: string[] = [];
-  const start = async (options: FixtureApiServerOptions) => {
-    const server = await startFixtureApiServer(options);
-    servers.push(server);
-    return server;
-  };
+  const { start, temp } = perTestResources();
   const fast = (server: FixtureApiServer, extra: LiveOptions = {}): LiveOptions => ({ kubeconfig: server.kubeconfigPath, retryBaseDelayMs: 5, ...extra });
-  const temp = async (prefix: string) => {
-    const dir = await mkdtemp(path.join(tmpdir(), prefix));
-    temps.push(dir);
-    return dir;
-  };
   const configzRequests = (server: FixtureApiServer) => server.requests.filter((r) => r.path.endsWith('/proxy/configz'));
-
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
-    await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
 
   // Three nodes: one kubelet answers, one caller may not get nodes/proxy there, one kubelet is down.
   const threeNodes = () => start({ objects: [node('node-a'), node('node-b'), node('node-c'), configz('node-a', LOOSE_CONFIG)], nodeProxy: { 'node-b': 403, 'node-c': 503 } });

@@ -10,7 +10,8 @@ import { collectLive, guessPlatform, loadKubeConfig, type LiveOptions } from '..
 import { readSnapshot, splitApiVersion, writeSnapshot } from '../../src/collect/snapshot.js';
 import type { Collection, K8sObject } from '../../src/model/types.js';
 import { InputFailure } from '../../src/util/errors.js';
-import { kubeconfigDocument, startFixtureApiServer, testPki, writeKubeconfig, type FixtureApiServer, type FixtureApiServerOptions } from '../support/api-server.js';
+import { perTestResources } from '../support/per-test.js';
+import { kubeconfigDocument, testPki, writeKubeconfig, type FixtureApiServer } from '../support/api-server.js';
 
 // ---------------------------------------------------------------------------------------------
 // A small but varied cluster.
@@ -120,21 +121,10 @@ async function expectInputFailure(promise: Promise<unknown>): Promise<InputFailu
 // ---------------------------------------------------------------------------------------------
 
 describe('collect/live: collection through client-node against the fixture API server', function () {
-  const servers: FixtureApiServer[] = [];
-  const temps: string[] = [];
-  const start = async (options: FixtureApiServerOptions) => {
-    const server = await startFixtureApiServer(options);
-    servers.push(server);
-    return server;
-  };
+  const { servers, temps, start } = perTestResources();
   // These tests are about listing kinds; the kubelets' running configs are test/collect/kubelet-configz.test.ts's.
   const fast = (server: FixtureApiServer, extra: LiveOptions = {}): LiveOptions => ({ kubeconfig: server.kubeconfigPath, retryBaseDelayMs: 5, kubeletConfigz: false, ...extra });
   const listRequests = (server: FixtureApiServer, p: string) => server.requests.filter((r) => r.path === p && r.query.limit !== undefined);
-
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
-    await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
 
   it('collects every kind of a snapshot-backed server, page by page, with the source counts and content', async () => {
     const source = buildCluster();
