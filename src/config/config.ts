@@ -10,6 +10,7 @@ import YAML, { LineCounter, isNode } from 'yaml';
 import type { InputError, Severity } from '../model/types.js';
 import { InputFailure, errorMessage } from '../util/errors.js';
 import { describeSchemaError, schemaErrorPath } from '../util/schema-errors.js';
+import { isCalendarDate } from '../util/calendar-date.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/config.schema.json', import.meta.url));
 export const DEFAULT_CONFIG_FILE = '.kscan.yaml';
@@ -57,16 +58,6 @@ let validator: ValidateFunction | undefined;
 function validate(): ValidateFunction {
   validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
   return validator;
-}
-
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** A real calendar date in YYYY-MM-DD (2027-02-30 is not). */
-export function isCalendarDate(text: string): boolean {
-  const match = DATE.exec(text);
-  if (!match) return false;
-  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
-  return date.toISOString().slice(0, 10) === text;
 }
 
 /**

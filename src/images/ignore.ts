@@ -6,6 +6,7 @@ import type { InputError } from '../model/types.js';
 import { errorMessage, InputFailure } from '../util/errors.js';
 import { isRecord } from '../inventory/podspec.js';
 import { globMatch } from '../util/glob.js';
+import { isCalendarDate } from '../util/calendar-date.js';
 
 export interface IgnoreRule {
   id: string;
@@ -28,7 +29,9 @@ export interface IgnoreList {
 export async function loadIgnoreList(file: string, now = new Date()): Promise<IgnoreList> {
   let document: unknown;
   try {
-    document = yaml.load(await readFile(file, 'utf8'));
+    // The YAML 1.2 core schema keeps `expires: 2027-02-30` the string it is (the default schema
+    // would turn it into a Date of March 2 and hide the typo).
+    document = yaml.load(await readFile(file, 'utf8'), { schema: yaml.CORE_SCHEMA });
   } catch (error) {
     throw new InputFailure(`${file}: cannot read ignore list (${errorMessage(error)})`);
   }
@@ -39,9 +42,10 @@ export async function loadIgnoreList(file: string, now = new Date()): Promise<Ig
     const where = `${file}: ignore entry ${index + 1}${isRecord(entry) && typeof entry.id === 'string' ? ` (${entry.id})` : ''}`;
     if (!isRecord(entry) || typeof entry.id !== 'string' || !entry.id) return list.errors.push({ source: where, message: 'needs an id', stage: 'collect' });
     if (typeof entry.reason !== 'string' || !entry.reason.trim()) return list.errors.push({ source: where, message: 'needs a reason; not applied', stage: 'collect' });
-    const expires = entry.expires instanceof Date ? entry.expires.toISOString().slice(0, 10) : String(entry.expires ?? '');
-    if (!/^\d{4}-\d{2}-\d{2}/.test(expires) || Number.isNaN(Date.parse(expires))) return list.errors.push({ source: where, message: 'needs an expiry date (expires: YYYY-MM-DD); not applied', stage: 'collect' });
-    if (Date.parse(expires) < now.getTime()) return list.errors.push({ source: where, message: `expired on ${expires}; no longer applied`, stage: 'collect' });
+    const expires = String(entry.expires ?? '');
+    if (!isCalendarDate(expires)) return list.errors.push({ source: where, message: 'needs an expiry date (expires: YYYY-MM-DD); not applied', stage: 'collect' });
+    // As for config exceptions: expired on its expiry date.
+    if (expires <= now.toISOString().slice(0, 10)) return list.errors.push({ source: where, message: `expired on ${expires}; no longer applied`, stage: 'collect' });
     const images = Array.isArray(entry.images) ? entry.images.filter((i): i is string => typeof i === 'string') : undefined;
     list.rules.push({ id: entry.id, reason: entry.reason.trim(), expires, ...(images ? { images } : {}) });
     return undefined;

@@ -9,7 +9,7 @@ import { runKscan } from '../support/cli.js';
 import { schemaErrors } from '../support/schema.js';
 import type { ScanResult } from '../../src/scan/result.js';
 import { parseIgnoreAnnotation } from '../../src/exceptions/exceptions.js';
-import { isCalendarDate } from '../../src/config/config.js';
+import { isCalendarDate } from '../../src/util/calendar-date.js';
 import { parseWatchConfig } from '../../src/watch/config.js';
 
 const deployment = (namespace: string, name: string, options: { privileged?: boolean; hostNetwork?: boolean; labels?: Record<string, string>; annotations?: Record<string, string> } = {}) => `apiVersion: apps/v1

@@ -97,7 +97,7 @@ describe('kscan images (CLI)', function () {
 
   it('--ignore-file: accepted vulnerabilities drop out; expired or reasonless entries are reported and not applied', async () => {
     const ignore = path.join(dir, 'ignore.yaml');
-    await writeFile(ignore, 'ignore:\n  - {id: CVE-2023-45853, reason: not reachable, expires: 2099-01-01}\n  - {id: CVE-2024-5535, reason: accepted last year, expires: 2020-01-01}\n  - {id: CVE-2023-4911, expires: 2099-01-01}\n');
+    await writeFile(ignore, 'ignore:\n  - {id: CVE-2023-45853, reason: not reachable, expires: 2099-01-01}\n  - {id: CVE-2024-5535, reason: accepted last year, expires: 2020-01-01}\n  - {id: CVE-2023-4911, expires: 2099-01-01}\n  - {id: CVE-2023-4863, reason: typo in the date, expires: 2099-02-30}\n');
     const run = await runKscan(['images', '--snapshot', DEMO, '--ignore-file', ignore, '--format', 'json']);
     expect(run.code).to.equal(0);
     const json = JSON.parse(run.stdout);
@@ -110,6 +110,7 @@ describe('kscan images (CLI)', function () {
     expect(json.errors.map((e: { source: string; message: string }) => `${e.source}: ${e.message}`)).to.deep.equal([
       `${ignore}: ignore entry 2 (CVE-2024-5535): expired on 2020-01-01; no longer applied`,
       `${ignore}: ignore entry 3 (CVE-2023-4911): needs a reason; not applied`,
+      `${ignore}: ignore entry 4 (CVE-2023-4863): needs an expiry date (expires: YYYY-MM-DD); not applied`,
     ]);
     expect(run.stderr).to.contain('expired on 2020-01-01');
   });
