@@ -34,7 +34,7 @@ interface RawConfig {
   checksDirs?: string[];
   frameworks?: string[];
   drainTimeout?: Duration;
-  delivery?: { timeout?: Duration; retryBase?: Duration; retryMax?: Duration; maxBatch?: number };
+  delivery?: { timeout?: Duration; retryBase?: Duration; retryMax?: Duration; maxBatch?: number; maxAge?: Duration };
   sinks: { name: string; type: 'webhook' | 'slack' | 'stdout'; url?: string | SecretRef; secret?: SecretRef; headers?: Record<string, string>; route?: FilterConfig; group?: Duration }[];
   thresholds?: { name: string; match?: FilterConfig; count: number; window: Duration; groupBy?: ThresholdPolicy['groupBy'] }[];
   events?: { warnings?: boolean } & SignalOptions;
@@ -67,7 +67,7 @@ export interface WatchConfig {
   checksDirs: string[];
   frameworks: string[];
   drainTimeoutMs: number;
-  delivery: { timeoutMs: number; retryBaseMs: number; retryMaxMs: number; maxBatch: number };
+  delivery: { timeoutMs: number; retryBaseMs: number; retryMaxMs: number; maxBatch: number; maxAgeMs: number };
   sinks: SinkConfig[];
   thresholds: ThresholdPolicy[];
   /** Warning Events as findings (src/events/signals.ts); absent when not enabled. */
@@ -144,6 +144,7 @@ export function parseWatchConfig(text: string, file: string, env: NodeJS.Process
       retryBaseMs: durationMs(config.delivery?.retryBase, 1000),
       retryMaxMs: durationMs(config.delivery?.retryMax, 300_000),
       maxBatch: config.delivery?.maxBatch ?? 100,
+      maxAgeMs: durationMs(config.delivery?.maxAge, 86_400_000),
     },
     sinks,
     thresholds,

@@ -75,6 +75,7 @@ export function defineMetrics(metrics: Metrics): void {
   metrics.define('kscan_watch_messages_sent_total', 'counter', 'Messages delivered, by sink.');
   metrics.define('kscan_watch_delivery_failures_total', 'counter', 'Failed delivery attempts, by sink.');
   metrics.define('kscan_watch_queue_depth', 'gauge', 'Events waiting in the outbox, by sink.');
+  metrics.define('kscan_watch_dead_letters_total', 'counter', 'Events given up on after delivery.maxAge, by sink.');
   metrics.define('kscan_watch_reconnects_total', 'counter', 'Watch streams re-established after an error, by kind.');
   metrics.define('kscan_watch_relists_total', 'counter', 'Lists repeated after 410 Gone, by kind.');
   metrics.define('kscan_watch_evaluations_total', 'counter', 'Incremental evaluations.');

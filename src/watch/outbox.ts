@@ -1,8 +1,9 @@
 // Delivery from the SQLite outbox: one worker per sink sends the oldest pending events first and
 // deletes them only after the receiver acknowledged them (2xx), so order holds per sink and a
 // crash at any point re-sends with the same event ids (receivers deduplicate by id). Failures retry
-// with exponential backoff and jitter, or after Retry-After when the receiver says so; nothing is
-// dropped. With `group`, a burst of events in one namespace waits out the window and goes as one message.
+// with exponential backoff and jitter, or after Retry-After when the receiver says so, for up to
+// `maxAge`; an event still undelivered then moves to the dead-letter table (logged and counted), so
+// a sink that is gone for good cannot grow the outbox without end. With `group`, a burst of events in one namespace waits out the window and goes as one message.
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -13,6 +14,8 @@ export interface DeliveryOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   maxBatch: number;
+  /** Events older than this when a delivery fails are given up on (dead-lettered). */
+  maxAgeMs: number;
 }
 
 export class Outbox {
@@ -96,7 +99,15 @@ export class Outbox {
         continue;
       }
       if (signal.aborted) return;
+      // The whole batch was tried as often as its head.
       const attempts = head.attempts + 1;
+      const expired = batch.filter((q) => Date.now() - q.createdAt >= this.options.maxAgeMs);
+      if (expired.length) {
+        this.state.deadLetter(name, expired.map((q) => q.seq), attempts, result.error);
+        this.metrics.inc('kscan_watch_dead_letters_total', { sink: name }, expired.length);
+        this.log.error('delivery abandoned: events older than maxAge moved to the dead_letters table', { sink: name, error: result.error, events: expired.length, attempts });
+        continue;
+      }
       const wait = Math.min(result.retryAfterMs ?? backoffDelay(attempts - 1, this.options.retryBaseMs, this.options.retryMaxMs), this.options.retryMaxMs);
       this.state.failed(name, head.seq, attempts, Date.now() + wait, result.error);
       this.metrics.inc('kscan_watch_delivery_failures_total', { sink: name });

@@ -49,6 +49,9 @@ export interface Commit {
   events: { event: WatchEvent; sinks: string[] }[];
 }
 
+/** An event row no outbox or dead-letter row needs any more. */
+const UNREFERENCED = 'NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.seq = events.seq) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE dead_letters.seq = events.seq)';
+
 export class WatchState {
   private readonly db: Database.Database;
   private readonly statements;
@@ -66,6 +69,7 @@ export class WatchState {
         CREATE TABLE IF NOT EXISTS findings (fingerprint TEXT PRIMARY KEY, finding TEXT NOT NULL, announced INTEGER NOT NULL, seen_at INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, namespace TEXT NOT NULL, created_at INTEGER NOT NULL, body TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS outbox (sink TEXT NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (sink, seq)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS dead_letters (sink TEXT NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT, dead_at INTEGER NOT NULL, PRIMARY KEY (sink, seq)) WITHOUT ROWID;
       `);
       // A version 1 file: its findings count as seen long ago (outside any window).
       if (version === 1) this.db.exec('ALTER TABLE findings ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0');
@@ -81,7 +85,8 @@ export class WatchState {
       enqueue: db.prepare('INSERT INTO outbox (sink, seq) VALUES (?, ?)'),
       pending: db.prepare('SELECT o.seq, o.attempts, o.next_at, e.namespace, e.created_at, e.body FROM outbox o JOIN events e ON e.seq = o.seq WHERE o.sink = ? ORDER BY o.seq LIMIT ?'),
       ack: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq = ?'),
-      orphan: db.prepare('DELETE FROM events WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.seq = events.seq)'),
+      orphan: db.prepare(`DELETE FROM events WHERE seq = ? AND ${UNREFERENCED}`),
+      bury: db.prepare('INSERT OR REPLACE INTO dead_letters (sink, seq, attempts, last_error, dead_at) VALUES (?, ?, ?, ?, ?)'),
       fail: db.prepare('UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE sink = ? AND seq = ?'),
       depth: db.prepare('SELECT sink, COUNT(*) AS n FROM outbox GROUP BY sink'),
     };
@@ -129,6 +134,17 @@ export class WatchState {
     })();
   }
 
+  /** Gives up on these events for the sink: out of the outbox, into dead_letters (kept for inspection with sqlite3). */
+  deadLetter(sink: string, seqs: number[], attempts: number, error: string): void {
+    const s = this.statements;
+    this.db.transaction(() => {
+      for (const seq of seqs) {
+        s.bury.run(sink, seq, attempts, error.slice(0, 500), Date.now());
+        s.ack.run(sink, seq);
+      }
+    })();
+  }
+
   failed(sink: string, seq: number, attempts: number, nextAt: number, error: string): void {
     this.statements.fail.run(attempts, nextAt, error.slice(0, 500), sink, seq);
   }
@@ -141,7 +157,7 @@ export class WatchState {
   dropSinksExcept(names: string[]): number {
     const placeholders = names.map(() => '?').join(', ');
     const removed = this.db.prepare(`DELETE FROM outbox WHERE sink NOT IN (${placeholders || "''"})`).run(...names).changes;
-    this.db.prepare('DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.seq = events.seq)').run();
+    this.db.prepare(`DELETE FROM events WHERE ${UNREFERENCED}`).run();
     return removed;
   }
 

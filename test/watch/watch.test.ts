@@ -10,7 +10,7 @@ import { parseWatchConfig, type WatchConfig } from '../../src/watch/config.js';
 import { jsonLogger } from '../../src/watch/log.js';
 import { startWatch, type WatchHandle } from '../../src/watch/run.js';
 import { WATCH_MESSAGE_SCHEMA } from '../../src/watch/sinks.js';
-import { WatchState } from '../../src/watch/state.js';
+import { WatchState, type WatchEvent } from '../../src/watch/state.js';
 import Database from 'better-sqlite3';
 import { InputFailure } from '../../src/util/errors.js';
 import { schemaErrors } from '../support/schema.js';
@@ -160,6 +160,27 @@ describe('watch mode', function () {
     const metrics = await (await fetch(`http://127.0.0.1:${handle.port}/metrics`)).text();
     expect(metrics).to.match(/kscan_watch_queue_depth\{sink="hook"\} 0/);
     expect(metrics).to.match(/kscan_watch_delivery_failures_total\{sink="hook"\} 4/);
+  });
+
+  it('gives up on events older than delivery.maxAge: dead-lettered, logged and counted, and the outbox is empty again', async () => {
+    const gone = await receiver(() => ({ status: 404 }));
+    const state = path.join(dir, 'state.sqlite');
+    const handle = await start(config([{ name: 'gone', type: 'webhook', url: gone.url }], { delivery: { retryBase: '100ms', retryMax: '200ms', timeout: '2s', maxAge: '1s' } }), state);
+    await waitFor('the dead letters', () => logs.some((l) => l.includes('delivery abandoned')), 10_000);
+    const dead = handle.metrics.get('kscan_watch_dead_letters_total', { sink: 'gone' });
+    expect(dead).to.be.greaterThan(0);
+    expect(gone.received.length).to.be.greaterThan(2);
+    const metrics = await (await fetch(`http://127.0.0.1:${handle.port}/metrics`)).text();
+    expect(metrics).to.match(/kscan_watch_queue_depth\{sink="gone"\} 0/);
+    const db = new Database(state, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT d.sink, d.attempts, d.last_error, e.body FROM dead_letters d JOIN events e ON e.seq = d.seq').all() as { sink: string; attempts: number; last_error: string; body: string }[];
+      expect(rows).to.have.length(dead);
+      expect(rows.map((r) => [r.sink, r.last_error, r.attempts])).to.deep.equal(rows.map(() => ['gone', 'HTTP 404', gone.received.length]));
+      expect(privilegedEvents(rows.map((r) => JSON.parse(r.body) as WatchEvent), 'team-b', 'api')).to.have.length(1);
+    } finally {
+      db.close();
+    }
   });
 
   it('routes by severity, namespace, check and framework, and groups a burst in one namespace into one message', async () => {
