@@ -18,7 +18,7 @@ import { findingClasses } from '../images/findings.js';
 
 export default class Images extends KscanCommand {
   static override summary = 'List the images workloads run, with digests, workloads, replicas, base images and vulnerabilities.';
-  static override description = 'Reads the cluster (or --snapshot, or --manifests), finds every container image of every workload, and joins scan results from the snapshot\'s images/, --image-results, or trivy (--scan). Views: the list (default), --vulns (top vulnerable images and the base images to fix first), --cve (which images and workloads carry one vulnerability), --registry-list (images no workload uses).';
+  static override description = 'Reads the cluster (or --snapshot, or --manifests), finds every container image of every workload, and joins scan results from the snapshot\'s images/, --image-results, or trivy (--scan). With --image-results and no --snapshot, --manifests, --kubeconfig, --context or --in-cluster, the results are analysed alone, without contacting a cluster (a CI gate before deployment). Views: the list (default), --vulns (top vulnerable images and the base images to fix first), --cve (which images and workloads carry one vulnerability), --registry-list (images no workload uses).';
   static override examples = [
     '<%= config.bin %> images --snapshot fixtures/demo',
     '<%= config.bin %> images --snapshot fixtures/demo --vulns',
@@ -46,6 +46,8 @@ export default class Images extends KscanCommand {
     let collection: Collection;
     if (flags.snapshot) collection = await readSnapshot(flags.snapshot);
     else if (flags.manifests?.length) collection = await collectFiles(flags.manifests);
+    // Results alone (a CI gate before deployment): no cluster is contacted unless one is named.
+    else if (flags['image-results']?.length && !flags.kubeconfig && !flags.context && !flags['in-cluster']) collection = { source: 'manifests', collectedAt: new Date().toISOString(), objects: [], coverage: { kinds: [], errors: [] } };
     else collection = await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], kubeletConfigz: false });
     const inventory = new Inventory(collection.objects);
     const progress = flags.format === 'text' && process.stderr.isTTY && !process.env.CI ? (done: number, total: number) => process.stderr.write(`\r\u001b[Kscanning images ${done}/${total}${done === total ? '\n' : ''}`) : undefined;

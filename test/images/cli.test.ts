@@ -209,6 +209,10 @@ describe('kscan images (CLI)', function () {
     expect((await runKscan([...base, '--ignore-file', ignore, '--fail-on', 'critical'])).code).to.equal(0);
     // An unfixed high is not a fixable finding class: high passes too, medium does not (no info class either).
     expect((await runKscan([...base, '--ignore-file', ignore, '--fail-on', 'high'])).code).to.equal(0);
+    // Results alone gate without any cluster: a kubeconfig that points nowhere is not even read.
+    const alone = await runKscan(['images', '--image-results', results, '--fail-on', 'critical', '--format', 'json'], { env: { KUBECONFIG: path.join(dir, 'no-such-kubeconfig') } });
+    expect(alone.code, alone.stderr).to.equal(1);
+    expect(JSON.parse(alone.stdout).images.map((i: { name: string; workloads: string[] }) => [i.name, i.workloads.length])).to.deep.equal([['ghcr.io/x/api:2.0', 0]]);
     // The demo through `kscan cluster`: image findings are in the scan, so --fail-on sees them.
     const out = path.join(dir, 'cluster.json');
     await runKscan(['cluster', '--snapshot', DEMO, '--format', 'json', '--output', out]);
