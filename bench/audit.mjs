@@ -13,7 +13,7 @@
 //   kscan    node bin/run.js audit <file> --format json --output <tmp> (end to end, all rules)
 //   jq       jq -c 'select(.verb == "create")' <file> (one select filter; when jq is installed)
 // reporting median wall time, events per second, CPU time and peak RSS (GNU time -v), and the
-// ratio kscan / parse. Results: a table on stdout and bench/results/audit.json.
+// ratio kscan / parse. Results: a table on stdout and bench/results/audit-<N>.json.
 import { table } from './lib/format.mjs';
 import { mulberry32 as prng } from '../fixtures/lib/prng.mjs';
 import { spawn } from 'node:child_process';
@@ -31,6 +31,7 @@ const GNU_TIME = '/usr/bin/time';
 export const TARGET_EVENTS_PER_SECOND = 100_000;
 export const TARGET_RATIO = 2;
 export const TARGET_RSS_MIB = 300;
+const resultFile = (events) => path.join(here, 'results', `audit-${events}.json`);
 
 // ---------------------------------------------------------------------------------------------
 // Generator (seeded PRNG: the same --events always gives the same bytes)
@@ -273,7 +274,7 @@ export async function benchAudit({ events = 1_000_000, runs = 3, warmup = true, 
   };
   out.met = { eventsPerSecond: out.kscan.eventsPerSecond >= TARGET_EVENTS_PER_SECOND, ratioToParse: out.kscan.ratioToParse <= TARGET_RATIO, maxRssMiB: out.kscan.maxRssMiB < TARGET_RSS_MIB };
   await mkdir(path.join(here, 'results'), { recursive: true });
-  await writeFile(path.join(here, 'results', 'audit.json'), JSON.stringify(out, null, 2) + '\n');
+  await writeFile(resultFile(events), JSON.stringify(out, null, 2) + '\n');
   if (!quiet) {
     console.log(`\n${fmt(events)} events, ${fmt(bytes / 1024 / 1024, 1)} MiB (${out.log.bytesPerEvent} bytes/event), median of ${runs} run(s)`);
     console.log(table([
@@ -285,7 +286,7 @@ export async function benchAudit({ events = 1_000_000, runs = 3, warmup = true, 
     console.log(`kscan: ${fmt(out.kscan.eventsPerSecond)} events/s (target >= ${fmt(TARGET_EVENTS_PER_SECOND)}: ${out.met.eventsPerSecond ? 'met' : 'MISSED'}), ` +
       `${fmt(out.kscan.ratioToParse, 2)}x parse (target <= ${TARGET_RATIO}: ${out.met.ratioToParse ? 'met' : 'MISSED'}), ` +
       `peak RSS ${fmt(out.kscan.maxRssMiB)} MiB (target < ${TARGET_RSS_MIB}: ${out.met.maxRssMiB ? 'met' : 'MISSED'}), ${out.kscan.findings} findings from ${out.kscan.rules} rules`);
-    console.log(`wrote ${path.relative(process.cwd(), path.join(here, 'results', 'audit.json'))}`);
+    console.log(`wrote ${path.relative(process.cwd(), resultFile(events))}`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Benchmark of live collection: 10,000 realistic objects (pods, deployments, configmaps, services
 // across 50 namespaces) served by the fixture API server over TLS, collected with collectLive
 // 3 times. Run after `npx tsc -p .`:  node bench/live-collection.mjs [objects]
-// Prints one JSON document with wall times and throughput.
+// Prints one JSON document with wall times, throughput and peak RSS.
 import { performance } from 'node:perf_hooks';
 import { startFixtureApiServer } from '../dist/test/support/api-server.js';
 import { collectLive } from '../dist/src/collect/live.js';
@@ -97,6 +97,8 @@ async function main() {
       benchmark: 'live-collection', node: process.version, objects: objects.length, namespaces: NAMESPACES,
       requestsPerRun: server.requests.length / RUNS, listRequestsPerRun: listRequests,
       runs, bestMs: best, medianMs: median, objectsPerSecond: Math.round(objects.length / (median / 1000)),
+      // This process holds the fixture server's copy of the objects as well as the collection.
+      maxRssKiB: process.resourceUsage().maxRSS,
     }, null, 2));
   } finally {
     await server.close();

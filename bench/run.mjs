@@ -3,15 +3,18 @@
 //
 //   node bench/run.mjs [--quick] [--only manifests,cel,live-collection,compliance,reports,images,rbac,audit,watch]
 //
-//   1. bench/generate-manifests.mjs   the corpus, when bench/data/manifests-<N>/ is missing
-//   2. bench/manifests.mjs            js-yaml / yaml / kscan end to end  -> bench/results/manifests.json
+//   1. bench/generate-manifests.mjs   each corpus, when bench/data/manifests-<N>/ is missing
+//   2. bench/manifests.mjs            js-yaml / yaml / kscan end to end at 1k, 10k and 50k objects
+//                                     -> bench/results/manifests[-<N>].json
 //   3. bench/cel-candidates.mjs       CEL libraries                      -> bench/results/cel.json
-//   4. bench/live-collection.mjs      live collection, when the file exists -> bench/results/live-collection.json
-//   5. the area benchmarks (compliance, reports, images, rbac, audit, watch): each prints its own table
+//   4. bench/live-collection.mjs      live collection at 10k and 50k objects -> bench/results/live-collection-<N>.json
+//   5. the area benchmarks (compliance, reports, images at 200 and 2,000, rbac, audit at 100k and
+//      1M events, watch): each prints its own table
 //
-// Each runs as its own child process with its own output; the summary at the end is read back
-// from the JSON results. --quick is a smoke run (1,000 objects, one run, short CEL windows): the
-// figures it prints are not the ones to quote. The exit code is 1 when a benchmark failed, not
+// Each runs as its own child process with its own output; the summary at the end, one row per
+// benchmark and size (wall time, throughput, peak RSS), is read back from the JSON results and
+// written to bench/results/summary.json. --quick is a smoke run (1,000 objects, 100,000 events, one
+// run, short CEL windows): the figures it prints are not the ones to quote. The exit code is 1 when a benchmark failed, not
 // when a target was missed (the summary says that).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { renderSummary, summaryRows } from './lib/summary.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -32,7 +36,8 @@ const { values } = parseArgs({
   },
 });
 const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
-const objects = values.quick ? 1000 : 10_000;
+// The sizes of issue 11: manifests 1k/10k/50k objects, live clusters 10k/50k, audit logs 100k/1M events.
+const SIZES = values.quick ? { manifests: [1000], live: [1000], audit: [100_000] } : { manifests: [1000, 10_000, 50_000], live: [10_000, 50_000], audit: [100_000, 1_000_000] };
 
 function run(script, args, { capture = false } = {}) {
   return new Promise((resolve) => {
@@ -64,29 +69,27 @@ console.log(`kscan benchmarks: node ${process.version}, ${os.cpus().length} CPUs
 const status = [];
 const want = (name) => !only || only.has(name);
 
-const corpus = path.join(here, 'data', `manifests-${objects}`);
-if (want('manifests') || want('cel')) {
-  if (!existsSync(corpus) || !existsSync(`${corpus}.corpus.json`)) {
-    banner('generate corpus');
-    const r = await run('generate-manifests.mjs', ['--objects', String(objects), '--files', String(objects / 50)]);
-    status.push({ name: 'generate-manifests', code: r.code, seconds: r.seconds });
-    if (r.code !== 0) {
-      console.error('bench: corpus generation failed');
-      process.exit(1);
-    }
-  }
-  if (values.quick && want('cel') && !existsSync(path.join(here, 'data', 'manifests-10000'))) {
-    // cel-candidates reads its Deployments from the default corpus.
-    const r = await run('generate-manifests.mjs', ['--quiet']);
-    status.push({ name: 'generate-manifests (10000, for cel)', code: r.code, seconds: r.seconds });
-  }
+async function ensureCorpus(objects) {
+  const corpus = path.join(here, 'data', `manifests-${objects}`);
+  if (existsSync(corpus) && existsSync(`${corpus}.corpus.json`)) return true;
+  banner(`generate corpus (${objects} objects)`);
+  const r = await run('generate-manifests.mjs', ['--objects', String(objects), '--files', String(Math.max(1, objects / 50)), '--quiet']);
+  status.push({ name: `generate-manifests ${objects}`, code: r.code, seconds: r.seconds });
+  return r.code === 0;
 }
 
 if (want('manifests')) {
-  banner('manifests: js-yaml vs yaml vs kscan end to end');
-  const r = await run('manifests.mjs', ['--objects', String(objects), ...(values.quick ? ['--runs', '1', '--no-warmup'] : [])]);
-  status.push({ name: 'manifests', code: r.code, seconds: r.seconds });
+  for (const objects of SIZES.manifests) {
+    if (!(await ensureCorpus(objects))) continue;
+    banner(`manifests (${objects} objects): js-yaml vs yaml vs kscan end to end`);
+    // Five rounds at the sizes that take seconds, three at 50k (each round is three processes).
+    const runs = values.quick ? ['--runs', '1', '--no-warmup'] : objects > 10_000 ? ['--runs', '3'] : [];
+    const r = await run('manifests.mjs', ['--objects', String(objects), ...runs]);
+    status.push({ name: `manifests ${objects}`, code: r.code, seconds: r.seconds });
+  }
 }
+// cel-candidates reads its Deployments from the 10k corpus.
+if (want('cel')) await ensureCorpus(10_000);
 
 if (want('cel')) {
   banner('CEL candidates');
@@ -94,18 +97,19 @@ if (want('cel')) {
   status.push({ name: 'cel-candidates', code: r.code, seconds: r.seconds });
 }
 
-if (want('live-collection') && existsSync(path.join(here, 'live-collection.mjs'))) {
-  banner('live collection (fixture API server over TLS)');
-  const r = await run('live-collection.mjs', values.quick ? ['1000'] : [], { capture: true });
-  process.stdout.write(r.stdout);
-  status.push({ name: 'live-collection', code: r.code, seconds: r.seconds });
-  if (r.code === 0) {
+if (want('live-collection')) {
+  for (const objects of SIZES.live) {
+    banner(`live collection (${objects} objects, fixture API server over TLS)`);
+    const r = await run('live-collection.mjs', [String(objects)], { capture: true });
+    process.stdout.write(r.stdout);
+    status.push({ name: `live-collection ${objects}`, code: r.code, seconds: r.seconds });
+    if (r.code !== 0) continue;
     try {
       const parsed = JSON.parse(r.stdout);
       await mkdir(results, { recursive: true });
-      await writeFile(path.join(results, values.quick ? 'live-collection-quick.json' : 'live-collection.json'), JSON.stringify(parsed, null, 2) + '\n');
+      await writeFile(path.join(results, `live-collection-${objects}.json`), JSON.stringify(parsed, null, 2) + '\n');
     } catch {
-      // It prints what it prints; the summary says the result could not be read.
+      // It prints what it prints; the summary has no row for it.
     }
   }
 }
@@ -115,9 +119,8 @@ if (want('live-collection') && existsSync(path.join(here, 'live-collection.mjs')
 const AREAS = [
   { name: 'compliance', title: 'full corpus and compliance scoring', args: [], quick: ['--objects', '1000', '--runs', '1'] },
   { name: 'reports', title: 'every report format for 20,000 findings', args: [], quick: ['--findings', '2000'] },
-  { name: 'images', title: 'image ingest, lineage and risk', args: [], quick: ['--images', '200', '--runs', '1'] },
+  { name: 'images', title: 'image ingest, lineage and risk (2,000 and 200 images)', args: [], quick: ['--images', '200', '--runs', '1'] },
   { name: 'rbac', title: 'RBAC analysis and who-can', args: [], quick: ['--rbac', '1000', '--accounts', '400', '--runs', '1'] },
-  { name: 'audit', title: 'audit log analysis', args: [], quick: ['--events', '100000'] },
   { name: 'watch', title: 'watch mode: change to webhook latency and memory', args: [], quick: ['--minutes', '0.5'] },
 ];
 for (const area of AREAS) {
@@ -126,24 +129,17 @@ for (const area of AREAS) {
   const r = await run(`${area.name}.mjs`, values.quick ? area.quick : area.args);
   status.push({ name: area.name, code: r.code, seconds: r.seconds });
 }
+if (want('audit')) {
+  for (const events of SIZES.audit) {
+    banner(`audit: audit log analysis (${events} events)`);
+    const r = await run('audit.mjs', ['--events', String(events), ...(values.quick ? ['--runs', '1'] : [])]);
+    status.push({ name: `audit ${events}`, code: r.code, seconds: r.seconds });
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 banner('summary');
-const fmtMs = (ms) => (ms === undefined || Number.isNaN(ms) ? '-' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
-const mib = (kib) => (kib ? `${(kib / 1024).toFixed(0)} MiB` : '-');
 const ran = (name) => status.find((s) => s.name === name);
-
-if (ran('manifests')) {
-  const m = await readJson(path.join(results, objects === 10_000 ? 'manifests.json' : `manifests-${objects}.json`));
-  if (m && ran('manifests').code === 0) {
-    const r = m.results;
-    console.log(`manifests (${m.corpus.objects} objects, ${m.corpus.files} files, ${(m.corpus.bytes / 1024 / 1024).toFixed(1)} MiB; median of ${m.runs}):`);
-    console.log(`  js-yaml loadAll baseline  ${fmtMs(r['js-yaml'].wallMs)} process (${fmtMs(r['js-yaml'].inProcessMs)} read+parse in-process), ${mib(r['js-yaml'].maxRssKiB)}`);
-    console.log(`  yaml parseAllDocuments    ${fmtMs(r.yaml.wallMs)} process (${fmtMs(r.yaml.inProcessMs)} in-process), ${mib(r.yaml.maxRssKiB)}`);
-    console.log(`  kscan manifests           ${fmtMs(m.kscan.wallMs)} process, ${mib(m.kscan.maxRssKiB)} peak RSS, ${m.kscan.findings} findings from ${m.kscan.checks} checks`);
-    console.log(`  ratio kscan / js-yaml     ${m.kscan.ratioToJsYamlProcess.toFixed(2)}x wall, ${m.kscan.ratioToJsYamlCpu.toFixed(2)}x CPU, ${m.kscan.ratioToJsYamlInProcess.toFixed(2)}x vs in-process parse  (target <= ${m.targets.ratio}x: ${m.targets.ratioMet ? 'met' : 'NOT met'}; memory < ${m.targets.rssMiB} MiB: ${m.targets.rssMet ? 'met' : 'NOT met'})`);
-  } else console.log('manifests: FAILED (see above)');
-}
 
 if (ran('cel-candidates')) {
   const c = await readJson(path.join(results, 'cel.json'));
@@ -158,11 +154,12 @@ if (ran('cel-candidates')) {
   } else console.log('cel: FAILED (see above)');
 }
 
-if (ran('live-collection')) {
-  const l = await readJson(path.join(results, values.quick ? 'live-collection-quick.json' : 'live-collection.json'));
-  if (l && ran('live-collection').code === 0) {
-    console.log(`live collection: ${l.objects} objects, median ${fmtMs(l.medianMs)} (best ${fmtMs(l.bestMs)}), ${l.objectsPerSecond} objects/s, ${l.requestsPerRun} requests per run`);
-  } else console.log(`live collection: ${ran('live-collection').code === 0 ? 'ran, but its output was not JSON (see above)' : 'FAILED (see above)'}`);
+// Only what ran and succeeded this time: an older result file is not today's figure.
+const rows = await summaryRows(results, SIZES, (name) => ran(name)?.code === 0);
+if (rows.length) {
+  console.log(renderSummary(rows));
+  await mkdir(results, { recursive: true });
+  await writeFile(path.join(results, 'summary.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, quick: values.quick, rows }, null, 2) + '\n');
 }
 
 console.log(`\n${status.map((s) => `${s.name} ${s.code === 0 ? 'ok' : `FAILED (${s.code})`} ${s.seconds.toFixed(0)} s`).join('; ')}`);
