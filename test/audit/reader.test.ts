@@ -85,6 +85,11 @@ describe('audit log reader', () => {
     expect(stats.problems[0].message).to.match(/cannot read/);
   });
 
+  it('reads a JSON array written on one line without a final newline', async () => {
+    await writeFile(path.join(dir, 'array.json'), JSON.stringify([event('a1'), event('a2')]));
+    expect((await read([path.join(dir, 'array.json')])).ids).to.deep.equal(['a1', 'a2']);
+  });
+
   it('unwraps GKE, AKS and EKS exports and v1beta1 events; other API versions are counted as unsupported', async () => {
     const gke = { insertId: 'gke1', timestamp: '2026-11-20T10:00:00Z', resource: { type: 'k8s_cluster' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'dev@example.com' }, methodName: 'io.k8s.core.v1.pods.exec.create', resourceName: 'core/v1/namespaces/shop/pods/web-0/exec', requestMetadata: { callerIp: '198.51.100.1', callerSuppliedUserAgent: 'kubectl/v1.30' }, status: { code: 7 } } };
     const aksObject = { category: 'kube-audit', properties: { log: event('aks1'), pod: 'kube-apiserver-1' } };
