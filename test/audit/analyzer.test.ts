@@ -5,6 +5,7 @@ import { AuditAnalyzer } from '../../src/audit/analyzer.js';
 import { VerdictMemo, compileAuditRules, readFields, verdictFieldsOf } from '../../src/audit/rules.js';
 import { BaselineLearner, NoveltyDetector, observe } from '../../src/audit/baseline.js';
 import { newStats } from '../../src/audit/reader.js';
+import { CappedCounter } from '../../src/audit/summary.js';
 import { resourceKey, type AuditEvent } from '../../src/audit/event.js';
 import { ipInCidrs } from '../../src/util/cidr.js';
 
@@ -55,6 +56,20 @@ describe('audit analyzer', () => {
     expect(report.analysed).to.equal(3);
     expect(report.byUser.map((c) => c.key)).to.include('(unknown)');
     expect(report.timeRange).to.deep.equal({ from: at(5), to: at(10) });
+  });
+
+  it('compares times of other precisions and offsets as instants: the same instant is not out of order, an earlier one is', () => {
+    const a = analyzer([]);
+    const timed = (time: string): AuditEvent => ({ ...denied(0), requestReceivedTimestamp: time });
+    for (const time of ['2026-11-20T10:00:10.000000Z', '2026-11-20T10:00:10Z', '2026-11-20T12:00:10+02:00', '2026-11-20T10:00:09.5Z', '2026-11-20T10:00:09.999999Z']) a.add(timed(time));
+    expect(a.report(newStats()).outOfOrder).to.equal(2);
+  });
+
+  it('folds counts past a counter\'s capacity into one bucket', () => {
+    const counter = new CappedCounter(2);
+    for (const key of ['a', 'b', 'a', 'c', 'd', 'c']) counter.add(key);
+    expect(counter.top(5)).to.deep.equal([{ key: '(other values)', count: 3 }, { key: 'a', count: 2 }, { key: 'b', count: 1 }]);
+    expect(counter.counts.get('a')).to.equal(2);
   });
 
   it('learns a baseline and flags what a principal never did, and rates against the learning period', () => {

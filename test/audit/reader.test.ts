@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { readAuditLogs, compareRotation, logFilesIn } from '../../src/audit/reader.js';
+import { readAuditLogs, compareRotation, logFilesIn, dropMistypedFields } from '../../src/audit/reader.js';
 import type { AuditEvent } from '../../src/audit/event.js';
 
 const event = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -83,6 +83,39 @@ describe('audit log reader', () => {
     const { ids, stats } = await read([path.join(dir, 'missing.log'), path.join(dir, 'list.json'), path.join(dir, 'pretty.json')]);
     expect(ids).to.deep.equal(['l1', 'l2', 'p1']);
     expect(stats.problems[0].message).to.match(/cannot read/);
+  });
+
+  it('reads a JSON array written on one line without a final newline', async () => {
+    await writeFile(path.join(dir, 'array.json'), JSON.stringify([event('a1'), event('a2')]));
+    expect((await read([path.join(dir, 'array.json')])).ids).to.deep.equal(['a1', 'a2']);
+  });
+
+  it('drops each field of the wrong type, whichever it is, and leaves well-typed events alone', () => {
+    const full = () => ({
+      ...event('t1'), requestURI: '/api/v1/pods', userAgent: 'kubectl', timestamp: '2026-11-20T10:00:00Z',
+      user: { username: 'alice', uid: 'u1', groups: ['dev'], extra: { scopes: ['a'] } }, impersonatedUser: { username: 'bob', uid: 'u2', groups: ['ops'], extra: {} },
+      objectRef: { resource: 'pods', namespace: 'default', name: 'web', apiGroup: '', apiVersion: 'v1', subresource: 'exec', uid: 'o1' },
+      responseStatus: { code: 200, status: 'Success', reason: '', message: '' }, annotations: { a: 'b' },
+    }) as Record<string, any>;
+    expect(dropMistypedFields(full() as AuditEvent)).to.deep.equal([]);
+    const paths = [
+      'level', 'auditID', 'stage', 'requestURI', 'verb', 'userAgent', 'requestReceivedTimestamp', 'stageTimestamp', 'timestamp', 'user', 'impersonatedUser', 'sourceIPs', 'objectRef', 'responseStatus', 'annotations',
+      ...['user', 'impersonatedUser'].flatMap((u) => ['username', 'uid', 'groups', 'extra'].map((k) => `${u}.${k}`)),
+      ...['resource', 'namespace', 'name', 'apiGroup', 'apiVersion', 'subresource', 'uid'].map((k) => `objectRef.${k}`),
+      ...['code', 'status', 'reason', 'message'].map((k) => `responseStatus.${k}`),
+    ];
+    for (const field of paths) {
+      const e = full();
+      const [outer, inner] = field.split('.');
+      const target = inner ? e[outer] : e;
+      target[inner ?? outer] = field === 'responseStatus.code' ? '200' : field === 'user.extra' ? 'x' : 42;
+      expect(dropMistypedFields(e as AuditEvent), field).to.deep.equal([field]);
+      expect(target, field).to.not.have.property(inner ?? outer);
+    }
+    const e = full();
+    e.sourceIPs = ['10.0.0.1', 7];
+    e.annotations = { a: 'b', c: 1 };
+    expect(dropMistypedFields(e as AuditEvent)).to.deep.equal(['sourceIPs', 'annotations']);
   });
 
   it('unwraps GKE, AKS and EKS exports and v1beta1 events; other API versions are counted as unsupported', async () => {
