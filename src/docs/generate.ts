@@ -3,6 +3,7 @@
 import { Config, type Command } from '@oclif/core';
 import { fileURLToPath } from 'node:url';
 import type { Check } from '../checks/loader.js';
+import { EVENT_SIGNALS, type EventSignal } from '../events/signals.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -42,7 +43,7 @@ export async function commandReference(): Promise<string> {
   return out.join('\n');
 }
 
-export function checkCatalogue(checks: Check[]): string {
+export function checkCatalogue(checks: Check[], signals: EventSignal[] = EVENT_SIGNALS): string {
   const out = ['# Check catalogue', '', GENERATED_NOTICE, '', `${checks.length} built-in checks. Each lives in \`checks/<category>/<id>.yaml\` with pass and fail fixtures beside it.`, ''];
   out.push('| Id | Severity | Category | Title | Controls |', '| --- | --- | --- | --- | --- |');
   for (const check of checks) {
@@ -56,5 +57,9 @@ export function checkCatalogue(checks: Check[]): string {
     out.push(`Remediation: ${check.remediation.trim()}`, '');
     if (check.references?.length) out.push(...check.references.map((r) => `- <${r}>`), '');
   }
+  out.push('## Kubernetes Warning events (watch mode)', '', 'With `events.warnings` in the watch config, `kscan watch` turns Warning Events into findings with these ids, one per signal, workload and reason (src/events/signals.ts); the first signal that covers a Warning wins.', '');
+  out.push('| Id | Severity | Title | Covers | Remediation |', '| --- | --- | --- | --- | --- |');
+  for (const signal of signals) out.push(`| ${signal.id} | ${signal.severity} | ${signal.title} | ${signal.covers} | ${signal.remediation} |`);
+  out.push('');
   return out.join('\n');
 }

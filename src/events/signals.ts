@@ -15,6 +15,8 @@ export interface EventSignal {
   title: string;
   severity: Severity;
   remediation: string;
+  /** Which Warnings, in words (for the check catalogue). */
+  covers: string;
   /** Whether a Warning belongs to this signal: by reason, and for some by what its message says. */
   matches(event: NormalizedEvent): boolean;
 }
@@ -27,6 +29,7 @@ const says = (event: NormalizedEvent, ...phrases: string[]) => phrases.some((phr
 export const EVENT_SIGNALS: EventSignal[] = [
   {
     id: 'KS-EV-001',
+    covers: 'reason FailedCreate* whose message says `violates PodSecurity`, `admission webhook`, `ValidatingAdmissionPolicy` or `denied the request`',
     title: 'Pod creation rejected by Pod Security admission or a policy webhook',
     severity: 'high',
     remediation: 'A controller keeps trying to create pods that an admission policy forbids: fix the pod template, or review whether the policy or the workload changed without review.',
@@ -34,6 +37,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-002',
+    covers: 'reasons Evicted, OOMKilling, SystemOOM, Preempted, Killing, EvictionThresholdMet',
     title: 'Pods evicted, preempted or killed for lack of memory',
     severity: 'medium',
     remediation: 'Set memory requests and limits that match the workload, and check the node for memory or disk pressure.',
@@ -41,6 +45,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-003',
+    covers: 'reasons ErrImagePull, ImagePullBackOff, InspectFailed, ErrImageNeverPull; Failed or BackOff about pulling an image',
     title: 'Image pull failing',
     severity: 'medium',
     remediation: 'Check that the image reference (preferably a digest) exists in the registry and that the pull secret is valid; an image that disappeared or changed can mean a tampered registry.',
@@ -48,6 +53,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-004',
+    covers: 'reasons BackOff, CrashLoopBackOff, Failed (not about an image)',
     title: 'Container crash-looping',
     severity: 'medium',
     remediation: 'Read the container logs of the previous run (kubectl logs --previous) and fix the cause of the restarts.',
@@ -55,6 +61,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-005',
+    covers: 'reasons FailedMount, FailedAttachVolume, FailedMapVolume, VolumeResizeFailed',
     title: 'Volume cannot be attached or mounted',
     severity: 'low',
     remediation: 'Check the referenced Secret, ConfigMap or PersistentVolumeClaim exists and that the storage driver is healthy.',
@@ -62,6 +69,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-006',
+    covers: 'reasons FailedScheduling, NotTriggerScaleUp',
     title: 'Pod cannot be scheduled',
     severity: 'low',
     remediation: 'Check resource requests, node selectors, taints and affinity against the nodes available.',
@@ -69,6 +77,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-007',
+    covers: 'reasons Unhealthy, ProbeWarning',
     title: 'Probe failing',
     severity: 'low',
     remediation: 'Check the liveness and readiness probes against what the container serves and how long it takes to start.',
@@ -76,6 +85,7 @@ export const EVENT_SIGNALS: EventSignal[] = [
   },
   {
     id: 'KS-EV-008',
+    covers: 'every other Warning',
     title: 'Other Warning event',
     severity: 'info',
     remediation: 'Read the event message (kubectl get events --field-selector type=Warning) and act on its cause.',
