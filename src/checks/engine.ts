@@ -35,7 +35,7 @@ export function inventoryVariable(inventory: Inventory): Record<string, unknown[
 
 interface Element {
   value: unknown;
-  path: FieldPath;
+  path: FieldPath | undefined;
 }
 
 function elementsOf(check: Check, object: K8sObject, podSpecPath: FieldPath | undefined, spec: unknown): Element[] | undefined {
@@ -86,19 +86,22 @@ function matchesNamespace(check: Check, object: K8sObject): boolean {
   return !check.match.excludeNamespaces?.includes(namespace);
 }
 
-function candidates(check: Check, inventory: Inventory): CollectedObject[] {
+function candidates(check: Check, inventory: Inventory, isOwned: (object: K8sObject) => boolean): CollectedObject[] {
   const kinds = new Set(check.match.kinds ?? []);
   if (check.match.workloads) for (const kind of WORKLOAD_KINDS) kinds.add(kind);
   const out: CollectedObject[] = [];
   for (const kind of kinds) {
     for (const item of inventory.ofKind(kind)) {
       // A replica's pod spec is its owner's template: report once, on the owner.
-      if (check.match.workloads && WORKLOAD_KINDS.includes(kind) && inventory.podSpecIsOwned(item.object)) continue;
+      if (check.match.workloads && WORKLOAD_KINDS.includes(kind) && isOwned(item.object)) continue;
       if (matchesNamespace(check, item.object)) out.push(item);
     }
   }
   return out;
 }
+
+/** The one "element" of a check without forEach: the object itself. */
+const WHOLE_OBJECT: readonly Element[] = [{ value: undefined, path: undefined }];
 
 export function runChecks(inventory: Inventory, checks: Check[], locator?: Locator): EngineResult {
   const findings: Finding[] = [];
@@ -128,21 +131,49 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
     }
     return entry;
   };
+  // Most checks match the same few kind sets (every workload check: workloads: true): list each
+  // set's candidates once, and ask once per object whether its pod spec is its owner's.
+  const owned = new Map<K8sObject, boolean>();
+  const isOwned = (object: K8sObject) => {
+    let value = owned.get(object);
+    if (value === undefined) owned.set(object, (value = inventory.podSpecIsOwned(object)));
+    return value;
+  };
+  const candidateLists = new Map<string, CollectedObject[]>();
+  const candidatesOf = (check: Check) => {
+    const { kinds, workloads, namespaces, excludeNamespaces } = check.match;
+    const key = JSON.stringify([kinds, workloads, namespaces, excludeNamespaces]);
+    let list = candidateLists.get(key);
+    if (!list) candidateLists.set(key, (list = candidates(check, inventory, isOwned)));
+    return list;
+  };
+  // Checks often share a guard (five workload checks skip Windows pods with the same `when`, the
+  // RBAC checks skip system subjects): a guard's verdict on an object is computed once per scan.
+  const whenVerdicts = new Map<string, Map<K8sObject, unknown>>();
   for (const check of checks) {
     const checkStarted = performance.now();
+    let verdicts: Map<K8sObject, unknown> | undefined;
+    if (check.when) {
+      verdicts = whenVerdicts.get(check.when);
+      if (!verdicts) whenVerdicts.set(check.when, (verdicts = new Map()));
+    }
     const perNamespace = new Map<string, number>();
     let errorCount = 0;
     let count = 0;
-    for (const { object, source } of candidates(check, inventory)) {
-      const { context, view } = contextOf(object);
+    for (const { object, source } of candidatesOf(check)) {
+      const entry = contextOf(object);
+      const { context, view } = entry;
       const started = performance.now();
       try {
-        if (check.compiled.when && check.compiled.when(context) !== true) continue;
+        if (verdicts) {
+          let verdict = verdicts.get(object);
+          if (verdict === undefined) verdicts.set(object, (verdict = check.compiled.when!(context)));
+          if (verdict !== true) continue;
+        }
         count++;
         // A Namespace counts towards itself, so per-namespace scores see checks on Namespace objects.
         const namespace = object.metadata?.namespace ?? (object.kind === 'Namespace' ? (object.metadata?.name ?? '') : '');
         perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + 1);
-        const entry = contexts.get(object)!;
         let elements: Element[] | undefined;
         if (check.forEach) {
           entry.elements ??= new Map();
@@ -150,7 +181,7 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
           if (!elements) entry.elements.set(check.forEach, (elements = elementsOf(check, object, view?.path, view?.spec)));
         }
         const itemContext = elements ? (entry.itemContext ??= { ...context }) : undefined;
-        for (const element of elements ?? [{ value: undefined, path: undefined }]) {
+        for (const element of elements ?? WHOLE_OBJECT) {
           if (itemContext) itemContext.item = element.value;
           const elementContext = itemContext ?? context;
           const verdict = check.compiled.assert(elementContext);

@@ -25,38 +25,75 @@ interface NodeAt {
 
 const CONTENT = /\S/;
 
+// A finding walks its document line by line, testing each line's indentation; the indentation of
+// a line is worked out once per file (lazily: -2 not yet known, -1 blank or comment) rather than by
+// trimming the line again on every step: about half the time per finding (10,000-object corpus, warm).
+const UNKNOWN = -2;
+const indentCache = new WeakMap<string[], Int32Array>();
+
+function indentsOf(lines: string[]): Int32Array {
+  let indents = indentCache.get(lines);
+  if (!indents) indentCache.set(lines, (indents = new Int32Array(lines.length).fill(UNKNOWN)));
+  return indents;
+}
+
 function indentOf(line: string): number {
-  return line.length - line.trimStart().length;
+  let i = 0;
+  while (line.charCodeAt(i) === 32) i++;
+  const next = line.charCodeAt(i);
+  // Tabs and other (Unicode) white space are rare: let trimStart decide what counts.
+  if (next === 9 || (next > 10 && next < 14) || next > 127) return line.length - line.trimStart().length;
+  return i;
 }
 
-function isContent(line: string): boolean {
-  const trimmed = line.trimStart();
-  return trimmed.length > 0 && !trimmed.startsWith('#');
+/** Indentation of a content line, or -1 for a blank or comment line. */
+function contentIndent(lines: string[], indents: Int32Array, i: number): number {
+  let indent = indents[i];
+  if (indent === UNKNOWN) {
+    const line = lines[i];
+    indent = indentOf(line);
+    indents[i] = indent = indent < line.length && line.charCodeAt(indent) !== 35 /* # */ ? indent : -1;
+  }
+  return indent;
 }
 
-function nextContentLine(lines: string[], from: number, end: number): number {
-  for (let i = from; i < end; i++) if (isContent(lines[i])) return i;
+function nextContentLine(lines: string[], indents: Int32Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (contentIndent(lines, indents, i) >= 0) return i;
   return -1;
+}
+
+/** Column just after `key:` (plain, "double" or 'single' quoted) when the key starts at col, else -1. */
+function keyAt(line: string, col: number, key: string, quote: string): number {
+  let at = col;
+  if (quote) {
+    if (line[at] !== quote) return -1;
+    at++;
+  }
+  if (!line.startsWith(key, at)) return -1;
+  at += key.length;
+  if (quote) {
+    if (line[at] !== quote) return -1;
+    at++;
+  }
+  if (line[at] !== ':') return -1;
+  at++;
+  return at === line.length || line[at] === ' ' || line[at] === '\t' ? at : -1;
 }
 
 function matchesKey(line: string, col: number, key: string): number {
   // Returns the column just after the ':' when `key:` starts at col, else -1.
-  const plain = key + ':';
-  for (const candidate of [plain, `"${key}":`, `'${key}':`]) {
-    if (line.startsWith(candidate, col)) {
-      const after = col + candidate.length;
-      if (after === line.length || line[after] === ' ' || line[after] === '\t') return after;
-    }
-  }
-  return -1;
+  const plain = keyAt(line, col, key, '');
+  if (plain >= 0) return plain;
+  const double = keyAt(line, col, key, '"');
+  return double >= 0 ? double : keyAt(line, col, key, "'");
 }
 
-function lookupKey(lines: string[], node: NodeAt, key: string): NodeAt | undefined {
+function lookupKey(lines: string[], indents: Int32Array, node: NodeAt, key: string): NodeAt | undefined {
   for (let i = node.line; i < node.end; i++) {
     const line = lines[i];
-    const col = i === node.line ? node.col : indentOf(line);
+    const col = i === node.line ? node.col : contentIndent(lines, indents, i);
     if (i !== node.line) {
-      if (!isContent(line)) continue;
+      if (col < 0) continue; // blank or comment
       if (col < node.col) return undefined; // left the mapping
       if (col > node.col) continue; // nested content of a previous key
     }
@@ -66,9 +103,9 @@ function lookupKey(lines: string[], node: NodeAt, key: string): NodeAt | undefin
     // allowing a compact sequence ("key:\n- a") at the same indent.
     let end = node.end;
     for (let j = i + 1; j < node.end; j++) {
+      const indent = contentIndent(lines, indents, j);
+      if (indent < 0) continue;
       const next = lines[j];
-      if (!isContent(next)) continue;
-      const indent = indentOf(next);
       if (indent < node.col || (indent === node.col && !next.startsWith('- ', indent) && next.trimEnd() !== ' '.repeat(indent) + '-')) {
         end = j;
         break;
@@ -80,7 +117,7 @@ function lookupKey(lines: string[], node: NodeAt, key: string): NodeAt | undefin
 }
 
 /** The node holding a key's value: inline after the colon, or on the following lines. */
-function valueOf(lines: string[], keyNode: NodeAt, key: string): NodeAt | undefined {
+function valueOf(lines: string[], indents: Int32Array, keyNode: NodeAt, key: string): NodeAt | undefined {
   const line = lines[keyNode.line];
   const afterColon = matchesKey(line, keyNode.col, key);
   const rest = line.slice(afterColon);
@@ -89,21 +126,21 @@ function valueOf(lines: string[], keyNode: NodeAt, key: string): NodeAt | undefi
     // Inline scalar, flow collection or block-scalar header: only a block-scalar header or an
     // anchor continues on the next lines; anything else we cannot descend into.
     if (/^[|>]/.test(restTrimmed) || /^[&!]\S*$/.test(restTrimmed)) {
-      const first = nextContentLine(lines, keyNode.line + 1, keyNode.end);
-      return first < 0 ? undefined : { line: first, col: indentOf(lines[first]), end: keyNode.end };
+      const first = nextContentLine(lines, indents, keyNode.line + 1, keyNode.end);
+      return first < 0 ? undefined : { line: first, col: indents[first], end: keyNode.end };
     }
     return { line: keyNode.line, col: afterColon + rest.length - rest.trimStart().length, end: keyNode.line + 1 };
   }
-  const first = nextContentLine(lines, keyNode.line + 1, keyNode.end);
-  return first < 0 ? undefined : { line: first, col: indentOf(lines[first]), end: keyNode.end };
+  const first = nextContentLine(lines, indents, keyNode.line + 1, keyNode.end);
+  return first < 0 ? undefined : { line: first, col: indents[first], end: keyNode.end };
 }
 
-function seqItem(lines: string[], node: NodeAt, index: number): NodeAt | undefined {
+function seqItem(lines: string[], indents: Int32Array, node: NodeAt, index: number): NodeAt | undefined {
   const items: number[] = [];
   for (let i = node.line; i < node.end; i++) {
     const line = lines[i];
-    if (i !== node.line && !isContent(line)) continue;
-    const col = i === node.line ? node.col : indentOf(line);
+    const col = i === node.line ? node.col : contentIndent(lines, indents, i);
+    if (col === -1) continue; // blank or comment
     if (col < node.col) break;
     if (col === node.col) {
       if (line[col] !== '-' || (line.length > col + 1 && line[col + 1] !== ' ')) return undefined; // not a block sequence
@@ -117,27 +154,28 @@ function seqItem(lines: string[], node: NodeAt, index: number): NodeAt | undefin
   const after = node.col + 1;
   const rest = line.slice(after);
   if (rest.trim() && !rest.trim().startsWith('#')) return { line: itemLine, col: after + rest.length - rest.trimStart().length, end };
-  const first = nextContentLine(lines, itemLine + 1, end);
-  return first < 0 ? undefined : { line: first, col: indentOf(lines[first]), end };
+  const first = nextContentLine(lines, indents, itemLine + 1, end);
+  return first < 0 ? undefined : { line: first, col: indents[first], end };
 }
 
 /** Fast path: walk the indentation. Returns undefined where the text is not plain block style. */
 export function locateByIndentation(lines: string[], start: number, end: number, path: FieldPath): SourcePosition | undefined {
-  const first = nextContentLine(lines, start, end);
+  const indents = indentsOf(lines);
+  const first = nextContentLine(lines, indents, start, end);
   if (first < 0) return undefined;
-  let node: NodeAt = { line: first, col: indentOf(lines[first]), end };
+  let node: NodeAt = { line: first, col: indents[first], end };
   let at = { line: first, col: node.col };
   for (const segment of path) {
     if (typeof segment === 'number') {
-      const item = seqItem(lines, node, segment);
+      const item = seqItem(lines, indents, node, segment);
       if (!item) return undefined;
       node = item;
       at = { line: item.line, col: item.col };
     } else {
-      const keyNode = lookupKey(lines, node, segment);
+      const keyNode = lookupKey(lines, indents, node, segment);
       if (!keyNode) return undefined;
       at = { line: keyNode.line, col: keyNode.col };
-      const value = valueOf(lines, keyNode, segment);
+      const value = valueOf(lines, indents, keyNode, segment);
       if (!value) {
         // A key with an empty value is fine as the final segment.
         if (segment === path[path.length - 1]) break;
@@ -174,6 +212,15 @@ export function locateByParsing(text: string, path: FieldPath): { line: number; 
   return { line: pos.line, column: pos.col };
 }
 
+/** text.split(/\r?\n/), without a regular expression: a few times faster on large files. */
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (text.includes('\r')) {
+    for (let i = 0; i < lines.length - 1; i++) if (lines[i].endsWith('\r')) lines[i] = lines[i].slice(0, -1);
+  }
+  return lines;
+}
+
 /**
  * Resolves positions for documents read from files. Keeps file texts in memory (the inputs are
  * the size of a repository's manifests) and splits lines only for files that get a finding.
@@ -197,7 +244,7 @@ export class SourceLocator {
     const text = this.texts.get(source.file);
     if (text === undefined) return fallback;
     let lines = this.lines.get(source.file);
-    if (!lines) this.lines.set(source.file, (lines = text.split(/\r?\n/)));
+    if (!lines) this.lines.set(source.file, (lines = splitLines(text)));
     const start = source.line - 1;
     const end = this.ends.get(`${source.file}:${source.line}`) ?? lines.length;
     const fullPath = [...(source.prefix ?? []), ...path];

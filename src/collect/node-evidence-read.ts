@@ -20,7 +20,7 @@ let validator: (((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
 async function schemaValidator() {
   if (!validator) {
     const schema = JSON.parse(await readFile(SCHEMA_PATH, 'utf8')) as object;
-    validator = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
+    validator = new Ajv({ allErrors: true, strict: false, validateSchema: false, validateFormats: false }).compile(schema);
   }
   return validator;
 }

@@ -7,7 +7,6 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import * as tar from 'tar';
 import type { ClusterInfo, Collection, CollectedObject, Coverage, K8sObject } from '../model/types.js';
 import { InputFailure } from '../util/errors.js';
 import { KSCAN_VERSION } from '../util/version.js';
@@ -101,12 +100,17 @@ export async function writeSnapshot(collection: Collection, out: string, options
       const present = async (part: string) => stat(path.join(dir, part)).then(() => true, () => false);
       const parts = ['meta.json', 'objects'];
       for (const part of ['nodes', 'images', 'audit']) if (await present(part)) parts.push(part);
+      const tar = await loadTar();
       await tar.create({ gzip: true, file: out, cwd: dir, portable: true }, parts);
     }
   } finally {
     if (packed) await rm(dir, { recursive: true, force: true });
   }
 }
+
+// tar only for packed snapshots, loaded then: every scan imports this module (for splitApiVersion),
+// and importing tar cost each kscan manifests run about 40 ms of CPU.
+const loadTar = () => import('tar');
 
 /** Reads a snapshot directory or .tar.gz. Bad lines are recorded as input errors; the rest is kept. */
 export async function readSnapshot(location: string): Promise<Collection> {
@@ -116,6 +120,7 @@ export async function readSnapshot(location: string): Promise<Collection> {
   if (info.isDirectory()) return readSnapshotDir(location);
   const dir = await mkdtemp(path.join(tmpdir(), 'kscan-snapshot-'));
   try {
+    const tar = await loadTar();
     await tar.extract({ file: location, cwd: dir, strict: true }).catch((error: Error) => {
       throw new InputFailure(`${location}: not a snapshot archive (${error.message})`);
     });

@@ -56,7 +56,7 @@ export interface LoadedConfig {
 let validator: ValidateFunction | undefined;
 
 function validate(): ValidateFunction {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+  validator ??= new Ajv({ allErrors: true, strict: false, validateSchema: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
   return validator;
 }
 

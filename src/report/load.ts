@@ -12,7 +12,7 @@ let validator: ValidateFunction | undefined;
 
 function validate(): ValidateFunction {
   // Formats (date-time) are not checked here: a result is data to render, not to trust.
-  validator ??= new Ajv({ allErrors: false, strict: false, validateFormats: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+  validator ??= new Ajv({ allErrors: false, strict: false, validateSchema: false, validateFormats: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
   return validator;
 }
 

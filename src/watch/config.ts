@@ -99,7 +99,7 @@ export function parseWatchConfig(text: string, file: string, env: NodeJS.Process
     const { watch, checksDirs, frameworks } = raw as { watch: unknown; checksDirs?: unknown; frameworks?: unknown };
     raw = { ...(checksDirs ? { checksDirs } : {}), ...(frameworks ? { frameworks } : {}), ...(watch as object) };
   }
-  validator ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+  validator ??= new Ajv({ allErrors: false, strict: false, validateSchema: false }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
   if (!validator(raw)) {
     const first = validator.errors?.[0];
     throw new InputFailure(`${file}: ${first ? describeSchemaError(first, 'config') : 'invalid'}`);
