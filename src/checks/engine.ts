@@ -7,8 +7,14 @@ import type { Check } from './loader.js';
 import type { CelContext } from './cel.js';
 import { errorMessage } from '../util/errors.js';
 
-/** One evaluation of a check on one object may take this long before the check is disabled. */
+/**
+ * One evaluation of a check on one object may take this long. A check that goes over it twice is
+ * skipped for the remaining objects: a pathological expression is slow on every object, while a
+ * GC pause or a descheduled process makes one evaluation slow once (measured: 1 run in 8 under
+ * load), and must not change what a scan finds.
+ */
 export const EVALUATION_BUDGET_MS = 250;
+const EVALUATIONS_OVER_BUDGET = 2;
 const MAX_ERRORS_PER_CHECK = 5;
 
 export interface Locator {
@@ -160,6 +166,7 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
     const perNamespace = new Map<string, number>();
     let errorCount = 0;
     let count = 0;
+    const slow: number[] = [];
     for (const { object, source } of candidatesOf(check)) {
       const entry = contextOf(object);
       const { context, view } = entry;
@@ -198,8 +205,8 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
         }
       }
       const elapsed = performance.now() - started;
-      if (elapsed > EVALUATION_BUDGET_MS) {
-        errors.push({ source: check.id, message: `one evaluation took ${elapsed.toFixed(0)} ms (limit ${EVALUATION_BUDGET_MS} ms); check skipped for the remaining objects`, stage: 'evaluate' });
+      if (elapsed > EVALUATION_BUDGET_MS && slow.push(elapsed) >= EVALUATIONS_OVER_BUDGET) {
+        errors.push({ source: check.id, message: `evaluations took ${slow.map((ms) => ms.toFixed(0)).join(' and ')} ms (limit ${EVALUATION_BUDGET_MS} ms each); check skipped for the remaining objects`, stage: 'evaluate' });
         break;
       }
     }

@@ -58,6 +58,18 @@ describe('check engine', () => {
     expect(errors[0].message).to.match(/^evaluation failed: .*data/);
   });
 
+  it('skips a check for the remaining objects once a second evaluation goes over the time budget, and says so', async function () {
+    this.timeout(30_000);
+    // Quadratic over a long list: every evaluation takes well over 250 ms, on every object.
+    const check = await loadCheckFile(await checkFrom(`id: X-020\n${BASE}match: { kinds: [ConfigMap] }\nassert: "object.data.list.all(a, object.data.list.all(b, a + b >= 0))"\n`, 'X-020'));
+    const list = Array.from({ length: 2000 }, (_, i) => i);
+    const maps = ['a', 'b', 'c', 'd'].map((name): K8sObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'shop' }, data: { list } as never }));
+    const { errors, evaluated } = runChecks(new Inventory(objects(...maps)), [check]);
+    expect(evaluated.get('X-020')).to.equal(2);
+    expect(errors.map((e) => e.source)).to.deep.equal(['X-020']);
+    expect(errors[0].message).to.match(/^evaluations took \d+ and \d+ ms \(limit 250 ms each\); check skipped for the remaining objects$/);
+  });
+
   it('rejects at load: bad CEL, unknown variables, unsafe regexes, schema violations, duplicate ids', async () => {
     const cases: [string, RegExp][] = [
       [`id: X-010\n${BASE}match: { kinds: [Pod] }\nassert: "object.spec.("\n`, /assert: /],
