@@ -216,6 +216,15 @@ export function parseManifestText(file: string, text: string, locator: SourceLoc
   return parseYamlText(file, text, locator);
 }
 
+/**
+ * YAML as the API server reads it (sigs.k8s.io/yaml, go-yaml): the core schema plus merge keys
+ * (`<<: *defaults`). js-yaml's default schema would also turn unquoted timestamps into Date
+ * objects (creationTimestamp, cert-manager's renewBefore...), which Kubernetes keeps as strings;
+ * and testing every plain scalar against the timestamp pattern was 2% of a scan.
+ */
+// (js-yaml exports its types; @types/js-yaml does not declare them.)
+const MANIFEST_SCHEMA = yaml.CORE_SCHEMA.extend({ implicit: [(yaml as unknown as { types: { merge: yaml.Type } }).types.merge] });
+
 function parseYamlText(file: string, text: string, locator: SourceLocator): ParsedFile {
   const out: ParsedFile = { objects: [], errors: [] };
   locator.addFile(file, text);
@@ -226,7 +235,7 @@ function parseYamlText(file: string, text: string, locator: SourceLocator): Pars
     if (!docText.trim()) return;
     let value: unknown;
     try {
-      value = yaml.load(docText, { filename: file });
+      value = yaml.load(docText, { filename: file, schema: MANIFEST_SCHEMA });
     } catch (error) {
       const mark = (error as { mark?: { line: number } }).mark;
       // js-yaml recurses per nesting level: thousands of levels overflow the stack.

@@ -48,6 +48,32 @@ describe('file collection', () => {
     ]);
   });
 
+  it('reads YAML as the API server does: timestamps stay strings, merge keys merge', () => {
+    const { objects, errors } = parse(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  creationTimestamp: 2024-05-01T10:00:00Z
+data:
+  defaults: &defaults { retries: "3", timeout: 30s }
+  expires: 2027-03-31
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  containers:
+    - &base { name: a, image: "app:1", imagePullPolicy: Always }
+    - <<: *base
+      name: b
+`);
+    expect(errors).to.deep.equal([]);
+    const [configMap, pod] = objects.map((o) => o.object as unknown as Record<string, Record<string, unknown>>);
+    expect(configMap.metadata.creationTimestamp).to.equal('2024-05-01T10:00:00Z');
+    expect(configMap.data.expires).to.equal('2027-03-31');
+    expect((pod.spec.containers as unknown[])[1]).to.deep.equal({ name: 'b', image: 'app:1', imagePullPolicy: 'Always' });
+  });
+
   it('locates fields in compact and indented sequences exactly', () => {
     const { objects, locator } = parse(DEPLOYMENT);
     const [deployment, service] = objects;
