@@ -3,6 +3,7 @@
 // faster than @bufbuild/cel (bench/cel-candidates.mjs). Expressions compile once, at load.
 import { Environment } from '@marcbachmann/cel-js';
 import { ipInCidrs } from '../util/cidr.js';
+import { DEFER, compileFast } from './cel-fast.js';
 
 /**
  * The variables a check sees (namespaceObject as in ValidatingAdmissionPolicy; `namespace` is reserved
@@ -51,10 +52,27 @@ function rejectUnsafeRegexes(source: string): void {
   }
 }
 
+let fastPath = true;
+
+/** For tests that compare the fast path with cel-js: expressions compiled afterwards use cel-js only. */
+export function useFastPath(enabled: boolean): void {
+  fastPath = enabled;
+}
+
 export function compileExpression(source: string): CompiledExpression {
   rejectUnsafeRegexes(source);
   const parsed = environment.parse(source);
   const checked = parsed.check();
   if (!checked.valid) throw checked.error ?? new Error('invalid expression');
-  return parsed as CompiledExpression;
+  const slow = parsed as CompiledExpression;
+  const fast = fastPath ? compileFast(parsed.ast) : undefined;
+  if (!fast) return slow;
+  return (context) => {
+    try {
+      return fast(context as Record<string, unknown>);
+    } catch (error) {
+      if (error === DEFER) return slow(context);
+      throw error;
+    }
+  };
 }
