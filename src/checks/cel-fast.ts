@@ -1,6 +1,6 @@
-// A fast path for CEL: the common shapes of check expressions (field access, has(), boolean
-// logic, comparisons of plain values, `in`, size(), startsWith/endsWith/contains, all/exists over
-// lists) compiled to JavaScript closures, several times faster than walking cel-js's AST.
+// A fast path for CEL: the common shapes of check expressions (field access, has(), optionals,
+// boolean logic, comparisons of plain values, `in`, size(), the string functions the checks use,
+// all/exists over lists) compiled to JavaScript closures, several times faster than walking cel-js's AST.
 //
 // It never decides anything it is unsure of: wherever CEL could differ from plain JavaScript (a
 // missing field, a value of another type, an error that && or || might absorb, equality of lists
@@ -230,6 +230,39 @@ class Compiler {
         const part = argument(s);
         if (typeof text !== 'string' || typeof part !== 'string') return defer();
         return name === 'startsWith' ? text.startsWith(part) : name === 'endsWith' ? text.endsWith(part) : text.includes(part);
+      };
+    }
+    // String functions exactly as cel-js defines them (its matches() builds `new RegExp(pattern)` on
+    // every call; a literal pattern is built once here).
+    if (name === 'matches' && args.length === 1 && args[0].op === 'value' && typeof args[0].args === 'string') {
+      const target = this.compile(receiver);
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(args[0].args);
+      } catch {
+        return undefined;
+      }
+      return target && ((s) => {
+        const text = target(s);
+        return typeof text === 'string' ? pattern.test(text) : defer();
+      });
+    }
+    if ((name === 'trim' || name === 'lowerAscii') && args.length === 0) {
+      const target = this.compile(receiver);
+      return target && ((s) => {
+        const text = target(s);
+        if (typeof text !== 'string') return defer();
+        return name === 'trim' ? text.trim() : text.toLowerCase();
+      });
+    }
+    if (name === 'split' && args.length === 1) {
+      const target = this.compile(receiver);
+      const separator = this.compile(args[0]);
+      if (!target || !separator) return undefined;
+      return (s) => {
+        const text = target(s);
+        const sep = separator(s);
+        return typeof text === 'string' && typeof sep === 'string' ? text.split(sep) : defer();
       };
     }
     if (name === 'orValue' && args.length === 1) {

@@ -58,6 +58,8 @@ const EXPRESSIONS = [
   'object.map[?"k"].hasValue()', 'object.map[?"zz"].hasValue()', 'object.?missing.or(object.?text).orValue("") == "web"', 'object.?list.?x.hasValue()',
   'object.list[0] == 1', 'object.list[5] == 1', 'object.map["k"] == "v"', 'object.yes ? object.int == 1 : object.missing', 'object.int ? true : false',
   'object.containers.all(c, c.containers.all(c, true))', 'object.list.exists(x, object.list.all(y, y <= x))',
+  'object.text.matches("^w[a-z]+$")', 'object.text.matches("^x")', 'object.int.matches("1")', 'object.text.trim() == "web"', 'object.int.trim() == ""',
+  '"a,b,,c".split(",") == ["a", "b", "", "c"]', 'object.text.split("e").exists(p, p == "w")', 'object.astral.lowerAscii() == "a😀b"', 'object.text.split(",")[0] == "web"',
 ];
 
 describe('CEL fast path', () => {
