@@ -121,7 +121,8 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
   // synchronous, so reusing it is safe), and the elements of each forEach, shared by the checks
   // iterating the same list. Spreading a context per element and re-listing containers per check
   // were a fifth of runChecks' own time on the 10k corpus.
-  const contexts = new Map<K8sObject, { context: CelContext; view: ReturnType<typeof podSpecOf>; itemContext?: CelContext; elements?: Map<string, Element[] | undefined> }>();
+  type Entry = { context: CelContext; view: ReturnType<typeof podSpecOf>; itemContext?: CelContext; elements?: Map<string, Element[] | undefined> };
+  const contexts = new Map<K8sObject, Entry>();
   const contextOf = (object: K8sObject) => {
     let entry = contexts.get(object);
     if (!entry) {
@@ -145,12 +146,27 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
     if (value === undefined) owned.set(object, (value = inventory.podSpecIsOwned(object)));
     return value;
   };
-  const candidateLists = new Map<string, CollectedObject[]>();
+  // With each list, its objects' contexts and the ids of the namespaces they count towards (a
+  // Namespace counts towards itself, so per-namespace scores see checks on Namespace objects):
+  // looked up once per list instead of once per check and object.
+  const namespaceIds = new Map<string, number>();
+  const namespaceNames: string[] = [];
+  const namespaceId = (object: K8sObject) => {
+    const name = object.metadata?.namespace ?? (object.kind === 'Namespace' ? (object.metadata?.name ?? '') : '');
+    let id = namespaceIds.get(name);
+    if (id === undefined) namespaceIds.set(name, (id = namespaceNames.push(name) - 1));
+    return id;
+  };
+  type CandidateList = { items: CollectedObject[]; entries: Entry[]; namespaces: number[] };
+  const candidateLists = new Map<string, CandidateList>();
   const candidatesOf = (check: Check) => {
     const { kinds, workloads, namespaces, excludeNamespaces } = check.match;
     const key = JSON.stringify([kinds, workloads, namespaces, excludeNamespaces]);
     let list = candidateLists.get(key);
-    if (!list) candidateLists.set(key, (list = candidates(check, inventory, isOwned)));
+    if (!list) {
+      const items = candidates(check, inventory, isOwned);
+      candidateLists.set(key, (list = { items, entries: items.map((item) => contextOf(item.object)), namespaces: items.map((item) => namespaceId(item.object)) }));
+    }
     return list;
   };
   // Checks often share a guard (five workload checks skip Windows pods with the same `when`, the
@@ -163,12 +179,15 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
       verdicts = whenVerdicts.get(check.when);
       if (!verdicts) whenVerdicts.set(check.when, (verdicts = new Map()));
     }
-    const perNamespace = new Map<string, number>();
+    const perNamespace: number[] = [];
+    const namespaceOrder: number[] = [];
     let errorCount = 0;
     let count = 0;
     const slow: number[] = [];
-    for (const { object, source } of candidatesOf(check)) {
-      const entry = contextOf(object);
+    const list = candidatesOf(check);
+    for (let i = 0; i < list.items.length; i++) {
+      const { object, source } = list.items[i];
+      const entry = list.entries[i];
       const { context, view } = entry;
       const started = performance.now();
       try {
@@ -178,9 +197,12 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
           if (verdict !== true) continue;
         }
         count++;
-        // A Namespace counts towards itself, so per-namespace scores see checks on Namespace objects.
-        const namespace = object.metadata?.namespace ?? (object.kind === 'Namespace' ? (object.metadata?.name ?? '') : '');
-        perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + 1);
+        const namespace = list.namespaces[i];
+        if (perNamespace[namespace] === undefined) {
+          perNamespace[namespace] = 0;
+          namespaceOrder.push(namespace);
+        }
+        perNamespace[namespace]++;
         let elements: Element[] | undefined;
         if (check.forEach) {
           entry.elements ??= new Map();
@@ -212,7 +234,7 @@ export function runChecks(inventory: Inventory, checks: Check[], locator?: Locat
     }
     if (errorCount > MAX_ERRORS_PER_CHECK) errors.push({ source: check.id, message: `${errorCount - MAX_ERRORS_PER_CHECK} more evaluation errors not shown`, stage: 'evaluate' });
     evaluated.set(check.id, count);
-    evaluatedByNamespace.set(check.id, perNamespace);
+    evaluatedByNamespace.set(check.id, new Map(namespaceOrder.map((id) => [namespaceNames[id], perNamespace[id]])));
     durations.set(check.id, performance.now() - checkStarted);
   }
   return { findings, errors, evaluated, evaluatedByNamespace, durations };
