@@ -66,6 +66,17 @@ function optionalField(target: unknown, name: string): Optional {
 /** Characters outside the BMP count once in CEL and twice in JavaScript string lengths. */
 const ASTRAL = /[\uD800-\uDFFF]/;
 
+const STRING_BINARY = new Map<string, (text: string, other: string) => unknown>([
+  ['startsWith', (text, prefix) => text.startsWith(prefix)],
+  ['endsWith', (text, suffix) => text.endsWith(suffix)],
+  ['contains', (text, part) => text.includes(part)],
+  ['split', (text, separator) => text.split(separator)],
+]);
+const STRING_UNARY = new Map<string, (text: string) => unknown>([
+  ['trim', (text) => text.trim()],
+  ['lowerAscii', (text) => text.toLowerCase()],
+]);
+
 class Compiler {
   private readonly slots: string[] = [];
 
@@ -221,19 +232,27 @@ class Compiler {
   }
 
   private receiverCall(name: string, receiver: Node, args: Node[]): Fn | undefined {
-    if ((name === 'startsWith' || name === 'endsWith' || name === 'contains') && args.length === 1) {
+    // String functions exactly as cel-js defines them.
+    const binary = STRING_BINARY.get(name);
+    if (binary && args.length === 1) {
       const target = this.compile(receiver);
       const argument = this.compile(args[0]);
       if (!target || !argument) return undefined;
       return (s) => {
         const text = target(s);
-        const part = argument(s);
-        if (typeof text !== 'string' || typeof part !== 'string') return defer();
-        return name === 'startsWith' ? text.startsWith(part) : name === 'endsWith' ? text.endsWith(part) : text.includes(part);
+        const other = argument(s);
+        return typeof text === 'string' && typeof other === 'string' ? binary(text, other) : defer();
       };
     }
-    // String functions exactly as cel-js defines them (its matches() builds `new RegExp(pattern)` on
-    // every call; a literal pattern is built once here).
+    const unary = STRING_UNARY.get(name);
+    if (unary && args.length === 0) {
+      const target = this.compile(receiver);
+      return target && ((s) => {
+        const text = target(s);
+        return typeof text === 'string' ? unary(text) : defer();
+      });
+    }
+    // cel-js's matches() builds `new RegExp(pattern)` on every call; a literal pattern is built once here.
     if (name === 'matches' && args.length === 1 && args[0].op === 'value' && typeof args[0].args === 'string') {
       const target = this.compile(receiver);
       let pattern: RegExp;
@@ -247,45 +266,21 @@ class Compiler {
         return typeof text === 'string' ? pattern.test(text) : defer();
       });
     }
-    if ((name === 'trim' || name === 'lowerAscii') && args.length === 0) {
+    // opt.orValue(value) gives the value; opt.or(other) another optional.
+    if ((name === 'orValue' || name === 'or') && args.length === 1) {
       const target = this.compile(receiver);
-      return target && ((s) => {
-        const text = target(s);
-        if (typeof text !== 'string') return defer();
-        return name === 'trim' ? text.trim() : text.toLowerCase();
-      });
-    }
-    if (name === 'split' && args.length === 1) {
-      const target = this.compile(receiver);
-      const separator = this.compile(args[0]);
-      if (!target || !separator) return undefined;
-      return (s) => {
-        const text = target(s);
-        const sep = separator(s);
-        return typeof text === 'string' && typeof sep === 'string' ? text.split(sep) : defer();
-      };
-    }
-    if (name === 'orValue' && args.length === 1) {
-      const target = this.compile(receiver);
-      const fallback = this.compile(args[0]);
-      if (!target || !fallback) return undefined;
+      const other = this.compile(args[0]);
+      if (!target || !other) return undefined;
+      const unwrap = name === 'orValue';
       return (s) => {
         const value = optional(target(s));
-        return value === NONE ? fallback(s) : value.value;
+        if (value !== NONE) return unwrap ? value.value : value;
+        return unwrap ? other(s) : optional(other(s));
       };
     }
     if (name === 'hasValue' && args.length === 0) {
       const target = this.compile(receiver);
       return target && ((s) => optional(target(s)) !== NONE);
-    }
-    if (name === 'or' && args.length === 1) {
-      const target = this.compile(receiver);
-      const other = this.compile(args[0]);
-      if (!target || !other) return undefined;
-      return (s) => {
-        const value = optional(target(s));
-        return value === NONE ? optional(other(s)) : value;
-      };
     }
     if ((name === 'all' || name === 'exists') && args.length === 2 && args[0].op === 'id') {
       const list = this.compile(receiver);
