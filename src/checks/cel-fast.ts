@@ -66,6 +66,8 @@ function optionalField(target: unknown, name: string): Optional {
 /** Characters outside the BMP count once in CEL and twice in JavaScript string lengths. */
 const ASTRAL = /[\uD800-\uDFFF]/;
 
+const EMPTY_MAP = Object.freeze({});
+
 const STRING_BINARY = new Map<string, (text: string, other: string) => unknown>([
   ['startsWith', (text, prefix) => text.startsWith(prefix)],
   ['endsWith', (text, suffix) => text.endsWith(suffix)],
@@ -185,6 +187,20 @@ class Compiler {
         if (!condition || !then || !otherwise) return undefined;
         return (s) => (bool(condition(s)) ? then(s) : otherwise(s));
       }
+      case '-_': {
+        // Negative literals only (-1): negating a runtime value follows CEL's int/double rules.
+        const operand = node.args as Node;
+        if (operand.op !== 'value' || (typeof operand.args !== 'bigint' && typeof operand.args !== 'number')) return undefined;
+        const value = this.compile(operand);
+        if (!value) return undefined;
+        const negative = -(value({ context: {}, slots: [] }) as number);
+        return () => negative;
+      }
+      case 'map': {
+        // The empty map literal (`orValue({})`); a frozen one, shared, since nothing can change it.
+        if ((args as unknown[]).length) return undefined;
+        return () => EMPTY_MAP;
+      }
       case 'list': {
         const elements = (args as Node[]).map((a) => this.compile(a));
         if (elements.some((e) => !e)) return undefined;
@@ -281,6 +297,25 @@ class Compiler {
     if (name === 'hasValue' && args.length === 0) {
       const target = this.compile(receiver);
       return target && ((s) => optional(target(s)) !== NONE);
+    }
+    // cel.bind(name, init, body): init evaluated once, then body with name bound to it.
+    if (name === 'bind' && receiver.op === 'id' && receiver.args === 'cel' && args.length === 3 && args[0].op === 'id') {
+      const init = this.compile(args[1]);
+      if (!init) return undefined;
+      this.slots.push(args[0].args as string);
+      const slot = this.slots.length - 1;
+      const body = this.compile(args[2]);
+      this.slots.pop();
+      if (!body) return undefined;
+      return (s) => {
+        const saved = s.slots[slot];
+        s.slots[slot] = init(s);
+        try {
+          return body(s);
+        } finally {
+          s.slots[slot] = saved;
+        }
+      };
     }
     if ((name === 'all' || name === 'exists') && args.length === 2 && args[0].op === 'id') {
       const list = this.compile(receiver);
