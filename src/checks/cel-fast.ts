@@ -215,6 +215,14 @@ class Compiler {
     }
   }
 
+  /** Compiles `body` with `name` (a macro's or bind's variable) in a new slot. */
+  private scoped(name: string, body: Node): [number, Fn | undefined] {
+    const slot = this.slots.push(name) - 1;
+    const fn = this.compile(body);
+    this.slots.pop();
+    return [slot, fn];
+  }
+
   private pair(args: unknown[]): [Fn | undefined, Fn | undefined] {
     return [this.compile(args[0] as Node), this.compile(args[1] as Node)];
   }
@@ -301,12 +309,8 @@ class Compiler {
     // cel.bind(name, init, body): init evaluated once, then body with name bound to it.
     if (name === 'bind' && receiver.op === 'id' && receiver.args === 'cel' && args.length === 3 && args[0].op === 'id') {
       const init = this.compile(args[1]);
-      if (!init) return undefined;
-      this.slots.push(args[0].args as string);
-      const slot = this.slots.length - 1;
-      const body = this.compile(args[2]);
-      this.slots.pop();
-      if (!body) return undefined;
+      const [slot, body] = this.scoped(args[0].args as string, args[2]);
+      if (!init || !body) return undefined;
       return (s) => {
         const saved = s.slots[slot];
         s.slots[slot] = init(s);
@@ -319,12 +323,8 @@ class Compiler {
     }
     if ((name === 'all' || name === 'exists') && args.length === 2 && args[0].op === 'id') {
       const list = this.compile(receiver);
-      if (!list) return undefined;
-      this.slots.push(args[0].args as string);
-      const slot = this.slots.length - 1;
-      const predicate = this.compile(args[1]);
-      this.slots.pop();
-      if (!predicate) return undefined;
+      const [slot, predicate] = this.scoped(args[0].args as string, args[1]);
+      if (!list || !predicate) return undefined;
       const decisive = name === 'exists';
       return (s) => {
         const value = list(s);
