@@ -13,7 +13,7 @@ import { imagesResult } from '../images/section.js';
 import { cveView, listView, readImageList, vulnsView, zombieImages } from '../images/views.js';
 import { rankBases } from '../images/analyze.js';
 import { terminalSafe } from '../report/sanitize.js';
-import { SEVERITY_RANK, type Collection, type Severity } from '../model/types.js';
+import { SEVERITY_RANK, emptyCollection, type Collection, type Severity } from '../model/types.js';
 import { findingClasses } from '../images/findings.js';
 
 export default class Images extends KscanCommand {
@@ -47,7 +47,7 @@ export default class Images extends KscanCommand {
     if (flags.snapshot) collection = await readSnapshot(flags.snapshot);
     else if (flags.manifests?.length) collection = await collectFiles(flags.manifests);
     // Results alone (a CI gate before deployment): no cluster is contacted unless one is named.
-    else if (flags['image-results']?.length && !flags.kubeconfig && !flags.context && !flags['in-cluster']) collection = { source: 'manifests', collectedAt: new Date().toISOString(), objects: [], coverage: { kinds: [], errors: [] } };
+    else if (flags['image-results']?.length && !flags.kubeconfig && !flags.context && !flags['in-cluster']) collection = emptyCollection(new Date());
     else collection = await collectLive({ kubeconfig: flags.kubeconfig, context: flags.context, inCluster: flags['in-cluster'], kubeletConfigz: false });
     const inventory = new Inventory(collection.objects);
     const progress = flags.format === 'text' && process.stderr.isTTY && !process.env.CI ? (done: number, total: number) => process.stderr.write(`\r\u001b[Kscanning images ${done}/${total}${done === total ? '\n' : ''}`) : undefined;

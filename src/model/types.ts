@@ -113,6 +113,11 @@ export interface Collection {
   images?: { file: string; content: string }[];
 }
 
+/** A collection with no objects: for inputs that are not objects (audit logs, image scan results alone). */
+export function emptyCollection(collectedAt: Date): Collection {
+  return { source: 'manifests', collectedAt: collectedAt.toISOString(), objects: [], coverage: { kinds: [], errors: [] } };
+}
+
 export interface CollectedObject {
   object: K8sObject;
   source?: SourceDocument;

@@ -4,7 +4,7 @@ import { scanFlags } from '../../cli/flags.js';
 import { scanAndReport } from '../../cli/run-scan.js';
 import { auditExtension, readRuleParams } from '../../audit/analyze.js';
 import { auditFlags } from '../../audit/cli.js';
-import type { Collection } from '../../model/types.js';
+import { emptyCollection } from '../../model/types.js';
 import { InputFailure } from '../../util/errors.js';
 
 export default class Audit extends KscanCommand {
@@ -27,7 +27,7 @@ export default class Audit extends KscanCommand {
     if (!paths.length) throw new InputFailure('give at least one audit log file, directory or - for standard input');
     const startedAt = new Date();
     const ruleParams = await readRuleParams(flags['rule-params']);
-    const collection: Collection = { source: 'manifests', collectedAt: startedAt.toISOString(), objects: [], coverage: { kinds: [], errors: [] } };
+    const collection = emptyCollection(startedAt);
     const extensions = [
       auditExtension(paths, { baseline: flags['audit-baseline'], ruleParams }),
       // For an audit scan the "objects" are the requests analysed: none read with errors is exit code 2.
