@@ -148,7 +148,7 @@ export function parseWatchConfig(text: string, file: string, env: NodeJS.Process
     },
     sinks,
     thresholds,
-    ...(config.events?.warnings ? { events: { reasons: config.events.reasons, excludeReasons: config.events.excludeReasons, minOccurrences: config.events.minOccurrences } } : {}),
+    ...(config.events?.warnings ? { events: signalOptions(config.events) } : {}),
   };
 }
 
@@ -160,6 +160,11 @@ export function loadWatchConfig(file: string, env: NodeJS.ProcessEnv = process.e
     throw new InputFailure(`cannot read the watch config ${file}: ${errorMessage(error)}`);
   }
   return parseWatchConfig(text, file, env);
+}
+
+/** The `events:` section without its on switch. */
+function signalOptions({ warnings: _on, ...options }: NonNullable<RawConfig['events']>): SignalOptions {
+  return options;
 }
 
 /** Reads a secret; errors name the variable or file, never a value. */

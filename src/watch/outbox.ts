@@ -3,7 +3,8 @@
 // crash at any point re-sends with the same event ids (receivers deduplicate by id). Failures retry
 // with exponential backoff and jitter, or after Retry-After when the receiver says so, for up to
 // `maxAge`; an event still undelivered then moves to the dead-letter table (logged and counted), so
-// a sink that is gone for good cannot grow the outbox without end. With `group`, a burst of events in one namespace waits out the window and goes as one message.
+// a sink that is gone for good cannot grow the outbox without end. With `group`, a burst of events
+// in one namespace waits out the window and goes as one message.
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { backoffDelay, sleep } from './retry.js';

@@ -165,7 +165,8 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     // Only Warnings are listed and kept: a busy cluster has many more Normal events.
     if (eventKind) events = new Informer(eventKind, client, kc, onEvent, log, { ...informerOptions, fieldSelector: 'type=Warning' });
     const informers = discovered.kinds.filter((kind) => kind !== eventKind).map((kind) => new Informer(kind, client, kc, onChange, log, informerOptions));
-    await mapLimit([...informers, ...(events ? [events] : [])], 4, (informer) => informer.sync());
+    const everyInformer = events ? [...informers, events] : informers;
+    await mapLimit(everyInformer, 4, (informer) => informer.sync());
     if (stopped) return;
     const coverage: KindCoverage[] = informers.map((i) => ({ group: i.kind.group, version: i.kind.version, kind: i.kind.kind, status: i.status === 'pending' ? 'failed' : i.status, count: i.store.size }));
     const { runnable, skipped } = withReadableKinds(checks, coverage);
@@ -186,7 +187,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     publish(new Set([...evaluator.findings.keys(), ...refreshWarnings(), ...lifecycle.open.keys()]), keep);
     ready = true;
     log.info('ready', { objects: evaluator.size, kinds: informers.length, findings: evaluator.findings.size, warnings: warnings.size, evaluationMs: Math.round(stats.ms) });
-    for (const informer of [...informers, ...(events ? [events] : [])]) void informer.run(stopWatches.signal);
+    for (const informer of everyInformer) void informer.run(stopWatches.signal);
   })();
   // A failure before ready is reported by whoever awaits `ready`; avoid an unhandled rejection meanwhile.
   readyPromise.catch(() => undefined);
