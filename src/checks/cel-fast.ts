@@ -20,7 +20,8 @@ interface Node {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
-const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+// An optional (Some) is never a map: its `value` property is not a field CEL can see.
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Some);
 
 function defer(): never {
   throw DEFER;

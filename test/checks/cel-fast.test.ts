@@ -59,6 +59,7 @@ const EXPRESSIONS = [
   'object.list[0] == 1', 'object.list[5] == 1', 'object.map["k"] == "v"', 'object.yes ? object.int == 1 : object.missing', 'object.int ? true : false',
   'object.containers.all(c, c.containers.all(c, true))', 'object.list.exists(x, object.list.all(y, y <= x))',
   'cel.bind(m, object.?map.orValue({}), m.?k.orValue("") == "v")', 'cel.bind(m, object.?missing.orValue({}), "k" in m)', 'cel.bind(x, object.missing, true)', 'cel.bind(x, 1, cel.bind(x, 2, x == 2) && x == 1)',
+  'object.?map.value == 1', 'has(object.?map.value)', 'size(object.?map) == 1', '"value" in object.?map', 'object.?map.k == "v"',
   'object.?missing.orValue({}) == {}', 'object.?int.orValue(-1) == -1', '-1 < object.zero', 'object.?missing.orValue(-2.5) < -2',
   'object.text.matches("^w[a-z]+$")', 'object.text.matches("^x")', 'object.int.matches("1")', 'object.text.trim() == "web"', 'object.int.trim() == ""',
   '"a,b,,c".split(",") == ["a", "b", "", "c"]', 'object.text.split("e").exists(p, p == "w")', 'object.astral.lowerAscii() == "a😀b"', 'object.text.split(",")[0] == "web"',
